@@ -1,0 +1,50 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace kd {
+
+// One experiment's settings. JSON keys and CLI flags share names: key `teacher_epochs` is flag
+// `--teacher-epochs`. Defaults were chosen from a seed sweep on Fashion-MNIST (see README).
+struct ExperimentConfig {
+    std::string dataset = "fashion-mnist";
+    std::int64_t trainLimit = 0; // 0: whole set
+    std::int64_t testLimit = 0;
+    std::string teacher = "cnn:32,64+dropout=0.3";
+    std::string student = "mlp:128";
+    std::string teacherCheckpoint; // non-empty: load the teacher instead of training it
+    double temperature = 2.0;
+    double alpha = 0.5;
+    int epochs = 5;        // each student
+    int teacherEpochs = 4;
+    int batchSize = 128;
+    double lr = 1e-3;
+    std::string optimizer = "adam"; // adam | sgd (with momentum)
+    double momentum = 0.9;
+    double weightDecay = 0.0;
+    std::uint64_t seed = 1;
+    std::string device = "auto"; // auto | cpu | cuda
+    int threads = 0;             // LibTorch intra-op threads; 0: auto (1, with OpenBLAS on all cores)
+    std::string out;             // output folder (CLI)
+};
+
+// Names of all keys, in the order they are written.
+const std::vector<std::string>& configKeys();
+
+// Sets one key from text (a CLI flag value). Throws kd::Error "<source>: <key>: ..." on an unknown key,
+// a value of the wrong type, or a value out of range.
+void setConfigValue(ExperimentConfig& config, const std::string& key, const std::string& value,
+                    const std::string& source);
+
+// Reads a JSON object of config keys; unknown keys and wrong types are errors naming `source` and the key.
+ExperimentConfig configFromJson(const std::string& jsonText, const std::string& source,
+                                const ExperimentConfig& base = {});
+ExperimentConfig configFromFile(const std::string& path, const ExperimentConfig& base = {});
+std::string configToJson(const ExperimentConfig& config, int indent = 2);
+
+// Checks ranges and specs (T > 0, alpha in [0,1], batch size > 0, epochs >= 0, parsable specs, ...).
+void validateConfig(const ExperimentConfig& config);
+
+} // namespace kd

@@ -1,0 +1,121 @@
+#pragma once
+
+#include "kdcore/config.h"
+#include "kdcore/dataset.h"
+#include "kdcore/modelspec.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace kd {
+
+enum class Role { Teacher, Baseline, Student };
+const char* roleName(Role role); // "teacher", "baseline", "student"
+
+enum class Phase { Loading, Teacher, TeacherLogits, Baseline, Student, Done };
+const char* phaseName(Phase phase);
+
+struct BatchMetrics {
+    Role role = Role::Teacher;
+    int epoch = 0; // 1-based
+    int batch = 0; // 1-based within the epoch
+    int batchesPerEpoch = 0;
+    double loss = 0, soft = 0, hard = 0; // soft/hard: distilled student only (else hard == loss)
+    double temperature = 0, alpha = 0;   // in effect for this batch
+    double samplesPerSecond = 0;         // this epoch so far
+    double elapsedSeconds = 0;           // since run() started
+};
+
+struct EpochMetrics {
+    Role role = Role::Teacher;
+    int epoch = 0;
+    int epochs = 0;
+    double trainLoss = 0, trainSoft = 0, trainHard = 0; // means over the epoch's batches
+    double testLoss = 0, testAccuracy = 0;              // cross-entropy and accuracy on the test set
+    double temperature = 0, alpha = 0;                  // at the end of the epoch
+    double samplesPerSecond = 0;
+    double epochSeconds = 0;  // training only, evaluation excluded
+    double elapsedSeconds = 0;
+};
+
+struct ModelResult {
+    std::string spec;
+    ModelStats stats;
+    double testAccuracy = 0;
+    double testLoss = 0;
+    int epochsTrained = 0;
+    double secondsPerEpoch = 0;
+    bool trained = false;           // false when loaded from a checkpoint or not reached (stopped)
+    std::uint64_t initialWeightsHash = 0; // FNV-1a of the parameters before training
+};
+
+struct ExperimentResult {
+    ModelResult teacher, baseline, student;
+    std::vector<EpochMetrics> history;
+    bool stopped = false;
+    double teacherLogitsSeconds = 0; // time to compute the cached teacher logits
+    double totalSeconds = 0;
+    std::string device;
+    int threads = 0;
+};
+
+// Receives progress from Trainer::run(), on the thread that called run().
+class TrainingObserver {
+public:
+    virtual ~TrainingObserver() = default;
+    virtual void phaseStarted(Phase /*phase*/, const std::string& /*description*/) {}
+    virtual void batchFinished(const BatchMetrics& /*metrics*/) {}
+    virtual void epochFinished(const EpochMetrics& /*metrics*/) {}
+};
+
+// One experiment: teacher (trained, or loaded) -> cached teacher logits -> baseline student (cross-entropy)
+// -> distilled student, both students from the same initial weights. The Trainer keeps the loaded dataset
+// and the trained teacher, so a later run() with `reuseTeacher` trains only the students.
+// Control functions are thread-safe and take effect from the next batch.
+class Trainer {
+public:
+    Trainer();
+    ~Trainer();
+    Trainer(const Trainer&) = delete;
+    Trainer& operator=(const Trainer&) = delete;
+
+    void setObserver(TrainingObserver* observer);
+
+    // Blocking. Throws kd::Error on bad config/input; a failed run leaves the previous teacher intact.
+    ExperimentResult run(const ExperimentConfig& config, bool reuseTeacher = false);
+
+    void requestStop();
+    void setPaused(bool paused);
+    void setTemperature(double temperature);
+    void setAlpha(double alpha);
+
+    bool hasTeacher() const;
+    const Dataset* dataset() const; // the loaded dataset, or nullptr
+
+    // Writes the model of the last run (teacher, baseline or student) with its spec and normalisation.
+    void saveCheckpoint(Role role, const std::string& path) const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> d;
+};
+
+// Checkpoint metadata, readable without LibTorch types.
+struct CheckpointInfo {
+    std::string spec;
+    InputShape input;
+    float mean = 0, stddev = 1;
+};
+CheckpointInfo readCheckpointInfo(const std::string& path);
+
+// Resolves "auto" | "cpu" | "cuda" to the device that will be used; throws for cuda without CUDA.
+std::string resolveDevice(const std::string& requested);
+
+} // namespace kd
+
+namespace kd {
+// Parameter count of the LibTorch module built for `spec` (cross-checks modelStats()).
+std::int64_t countModuleParameters(const ModelSpec& spec, const InputShape& input = {});
+} // namespace kd

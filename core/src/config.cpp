@@ -1,0 +1,235 @@
+#include "kdcore/config.h"
+#include "kdcore/error.h"
+#include "kdcore/modelspec.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <sstream>
+
+namespace kd {
+namespace {
+
+using nlohmann::json;
+
+enum class Type { String, Integer, Number };
+
+struct Field {
+    const char* key;
+    Type type;
+    std::function<void(ExperimentConfig&, const json&)> set;
+    std::function<json(const ExperimentConfig&)> get;
+    // Integers: the member type's range, checked before the conversion could wrap.
+    long double minValue = 0;
+    long double maxValue = 0;
+};
+
+template <typename T> Field stringField(const char* key, T ExperimentConfig::*member) {
+    return {key, Type::String, [member](ExperimentConfig& c, const json& v) { c.*member = v.get<std::string>(); },
+            [member](const ExperimentConfig& c) { return json(c.*member); }};
+}
+template <typename T> Field integerField(const char* key, T ExperimentConfig::*member) {
+    return {key,
+            Type::Integer,
+            [member](ExperimentConfig& c, const json& v) { c.*member = v.get<T>(); },
+            [member](const ExperimentConfig& c) { return json(c.*member); },
+            static_cast<long double>(std::numeric_limits<T>::min()),
+            static_cast<long double>(std::numeric_limits<T>::max())};
+}
+Field numberField(const char* key, double ExperimentConfig::*member) {
+    return {key, Type::Number, [member](ExperimentConfig& c, const json& v) { c.*member = v.get<double>(); },
+            [member](const ExperimentConfig& c) { return json(c.*member); }};
+}
+
+const std::vector<Field>& fields() {
+    static const std::vector<Field> table = {
+        stringField("dataset", &ExperimentConfig::dataset),
+        integerField("train_limit", &ExperimentConfig::trainLimit),
+        integerField("test_limit", &ExperimentConfig::testLimit),
+        stringField("teacher", &ExperimentConfig::teacher),
+        stringField("student", &ExperimentConfig::student),
+        stringField("teacher_checkpoint", &ExperimentConfig::teacherCheckpoint),
+        numberField("temperature", &ExperimentConfig::temperature),
+        numberField("alpha", &ExperimentConfig::alpha),
+        integerField("epochs", &ExperimentConfig::epochs),
+        integerField("teacher_epochs", &ExperimentConfig::teacherEpochs),
+        integerField("batch_size", &ExperimentConfig::batchSize),
+        numberField("lr", &ExperimentConfig::lr),
+        stringField("optimizer", &ExperimentConfig::optimizer),
+        numberField("momentum", &ExperimentConfig::momentum),
+        numberField("weight_decay", &ExperimentConfig::weightDecay),
+        integerField("seed", &ExperimentConfig::seed),
+        stringField("device", &ExperimentConfig::device),
+        integerField("threads", &ExperimentConfig::threads),
+        stringField("out", &ExperimentConfig::out),
+    };
+    return table;
+}
+
+const Field* findField(const std::string& key) {
+    for (const Field& f : fields())
+        if (key == f.key)
+            return &f;
+    return nullptr;
+}
+
+const char* typeName(Type t) {
+    switch (t) {
+    case Type::String:
+        return "a string";
+    case Type::Integer:
+        return "a whole number";
+    case Type::Number:
+        return "a number";
+    }
+    return "";
+}
+
+void setField(ExperimentConfig& config, const Field& field, const json& value, const std::string& source) {
+    const std::string where = source + ": " + field.key;
+    bool ok = false;
+    switch (field.type) {
+    case Type::String:
+        ok = value.is_string();
+        break;
+    case Type::Integer:
+        ok = value.is_number_integer();
+        if (ok) {
+            const long double v = value.is_number_unsigned() ? static_cast<long double>(value.get<std::uint64_t>())
+                                                             : static_cast<long double>(value.get<std::int64_t>());
+            if (v < field.minValue || v > field.maxValue)
+                throw Error(where + ": " + value.dump() + " is out of range");
+        }
+        break;
+    case Type::Number:
+        ok = value.is_number() && std::isfinite(value.get<double>());
+        break;
+    }
+    if (!ok)
+        throw Error(where + ": expected " + typeName(field.type) + ", got " + value.dump());
+    field.set(config, value);
+}
+
+} // namespace
+
+const std::vector<std::string>& configKeys() {
+    static const std::vector<std::string> keys = [] {
+        std::vector<std::string> k;
+        for (const Field& f : fields())
+            k.push_back(f.key);
+        return k;
+    }();
+    return keys;
+}
+
+void setConfigValue(ExperimentConfig& config, const std::string& key, const std::string& text,
+                    const std::string& source) {
+    const Field* field = findField(key);
+    if (!field)
+        throw Error(source + ": unknown setting '" + key + "'");
+    json value;
+    if (field->type == Type::String) {
+        value = text;
+    } else {
+        const std::string where = source + ": " + key;
+        if (text.empty())
+            throw Error(where + ": expected " + typeName(field->type) + ", got nothing");
+        char* end = nullptr;
+        errno = 0;
+        if (field->type == Type::Integer) {
+            if (text.find_first_of(".eE") != std::string::npos)
+                throw Error(where + ": expected a whole number, got '" + text + "'");
+            const long long v = std::strtoll(text.c_str(), &end, 10);
+            if (end != text.c_str() + text.size() || errno == ERANGE)
+                throw Error(where + ": expected a whole number, got '" + text + "'");
+            value = v;
+        } else {
+            const double v = std::strtod(text.c_str(), &end);
+            if (end != text.c_str() + text.size() || errno == ERANGE || !std::isfinite(v))
+                throw Error(where + ": expected a number, got '" + text + "'");
+            value = v;
+        }
+    }
+    setField(config, *field, value, source);
+}
+
+ExperimentConfig configFromJson(const std::string& jsonText, const std::string& source,
+                                const ExperimentConfig& base) {
+    json doc;
+    try {
+        doc = json::parse(jsonText);
+    } catch (const json::parse_error& e) {
+        std::string what = e.what();
+        const auto pos = what.find("parse error");
+        throw Error(source + ": not valid JSON (" + (pos == std::string::npos ? what : what.substr(pos)) + ")");
+    }
+    if (!doc.is_object())
+        throw Error(source + ": expected a JSON object of settings, got " + std::string(doc.type_name()));
+    ExperimentConfig config = base;
+    for (const auto& [key, value] : doc.items()) {
+        const Field* field = findField(key);
+        if (!field)
+            throw Error(source + ": unknown setting '" + key + "'");
+        setField(config, *field, value, source);
+    }
+    return config;
+}
+
+ExperimentConfig configFromFile(const std::string& path, const ExperimentConfig& base) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        throw Error(path + ": cannot open (" + std::strerror(errno) + ")");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return configFromJson(ss.str(), path, base);
+}
+
+std::string configToJson(const ExperimentConfig& config, int indent) {
+    json doc = json::object();
+    for (const Field& f : fields())
+        doc[f.key] = f.get(config);
+    return doc.dump(indent);
+}
+
+void validateConfig(const ExperimentConfig& c) {
+    auto bad = [](const std::string& key, const std::string& problem) { throw Error("config: " + key + ": " + problem); };
+    if (c.dataset.empty())
+        bad("dataset", "empty (expected fashion-mnist, mnist-digits or idx:PATH)");
+    if (c.trainLimit < 0)
+        bad("train_limit", "must be >= 0 (0 means the whole set)");
+    if (c.testLimit < 0)
+        bad("test_limit", "must be >= 0 (0 means the whole set)");
+    if (c.teacherCheckpoint.empty())
+        parseModelSpec(c.teacher);
+    parseModelSpec(c.student);
+    if (!(c.temperature >= 0.05 && c.temperature <= 1000))
+        bad("temperature", "must be > 0 (range 0.05..1000), got " + std::to_string(c.temperature));
+    if (!(c.alpha >= 0 && c.alpha <= 1))
+        bad("alpha", "must be in [0, 1], got " + std::to_string(c.alpha));
+    if (c.epochs < 0)
+        bad("epochs", "must be >= 0");
+    if (c.teacherEpochs < 0)
+        bad("teacher_epochs", "must be >= 0");
+    if (c.batchSize < 1)
+        bad("batch_size", "must be >= 1");
+    if (!(c.lr > 0 && c.lr < 100))
+        bad("lr", "must be > 0 (and < 100)");
+    if (c.optimizer != "adam" && c.optimizer != "sgd")
+        bad("optimizer", "'" + c.optimizer + "' is not adam or sgd");
+    if (!(c.momentum >= 0 && c.momentum < 1))
+        bad("momentum", "must be in [0, 1)");
+    if (!(c.weightDecay >= 0))
+        bad("weight_decay", "must be >= 0");
+    if (c.device != "auto" && c.device != "cpu" && c.device != "cuda")
+        bad("device", "'" + c.device + "' is not auto, cpu or cuda");
+    if (c.threads < 0 || c.threads > 1024)
+        bad("threads", "must be in 0..1024 (0: auto)");
+}
+
+} // namespace kd

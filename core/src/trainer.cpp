@@ -1,0 +1,439 @@
+#include "checkpointio.h"
+#include "losstensors.h"
+#include "models.h"
+
+#include "kdcore/error.h"
+#include "kdcore/trainer.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <random>
+
+namespace kd {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double secondsSince(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// Seeds for each random stream, so changing one model's settings does not shift another's randomness.
+enum Stream : std::uint64_t { kTeacherInit = 1, kStudentInit = 2, kTeacherTrain = 3, kStudentTrain = 4 };
+
+std::uint64_t streamSeed(std::uint64_t seed, std::uint64_t stream, std::uint64_t epoch = 0) {
+    // splitmix64 of the combination: well-spread seeds from small consecutive inputs.
+    std::uint64_t z = seed * 0x9E3779B97F4A7C15ull + stream * 0xBF58476D1CE4E5B9ull + epoch * 0x94D049BB133111EBull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+// A portable Fisher-Yates permutation (std::shuffle differs between standard libraries).
+torch::Tensor permutation(std::int64_t n, std::uint64_t seed) {
+    torch::Tensor perm = torch::arange(n, torch::kInt64);
+    auto* p = perm.data_ptr<std::int64_t>();
+    std::mt19937_64 rng(seed);
+    for (std::int64_t i = n - 1; i > 0; --i)
+        std::swap(p[i], p[rng() % std::uint64_t(i + 1)]);
+    return perm;
+}
+
+torch::Tensor imagesToTensor(const ImageSet& set, float mean, float stddev) {
+    auto* data = const_cast<std::uint8_t*>(set.pixels.data());
+    torch::Tensor x = torch::from_blob(data, {std::int64_t(set.size()), 1, set.rows, set.cols}, torch::kUInt8)
+                          .to(torch::kFloat32)
+                          .div_(255.0f)
+                          .sub_(mean)
+                          .div_(stddev);
+    return x.contiguous();
+}
+
+torch::Tensor labelsToTensor(const ImageSet& set) {
+    auto* data = const_cast<std::int64_t*>(set.labels.data());
+    return torch::from_blob(data, {std::int64_t(set.size())}, torch::kInt64).clone();
+}
+
+std::unique_ptr<torch::optim::Optimizer> makeOptimizer(KdNet& net, const ExperimentConfig& c) {
+    if (c.optimizer == "sgd")
+        return std::make_unique<torch::optim::SGD>(
+            net->parameters(), torch::optim::SGDOptions(c.lr).momentum(c.momentum).weight_decay(c.weightDecay));
+    return std::make_unique<torch::optim::Adam>(net->parameters(),
+                                                torch::optim::AdamOptions(c.lr).weight_decay(c.weightDecay));
+}
+
+constexpr std::int64_t kEvalChunk = 1000;
+
+// Logits for all of x, in chunks, in eval mode, without autograd.
+torch::Tensor predictAll(KdNet& net, const torch::Tensor& x) {
+    torch::NoGradGuard noGrad;
+    net->eval();
+    std::vector<torch::Tensor> parts;
+    for (std::int64_t i = 0; i < x.size(0); i += kEvalChunk)
+        parts.push_back(net->forward(x.slice(/*dim=*/0, i, std::min(i + kEvalChunk, x.size(0)))));
+    return torch::cat(parts, /*dim=*/0);
+}
+
+} // namespace
+
+const char* roleName(Role role) {
+    switch (role) {
+    case Role::Teacher:
+        return "teacher";
+    case Role::Baseline:
+        return "baseline";
+    case Role::Student:
+        return "student";
+    }
+    return "";
+}
+
+const char* phaseName(Phase phase) {
+    switch (phase) {
+    case Phase::Loading:
+        return "loading";
+    case Phase::Teacher:
+        return "teacher";
+    case Phase::TeacherLogits:
+        return "teacher-logits";
+    case Phase::Baseline:
+        return "baseline";
+    case Phase::Student:
+        return "distilled";
+    case Phase::Done:
+        return "done";
+    }
+    return "";
+}
+
+std::string resolveDevice(const std::string& requested) {
+    if (requested == "cpu")
+        return "cpu";
+    const bool cuda = torch::cuda::is_available();
+    if (requested == "cuda") {
+        if (!cuda)
+            throw Error("device cuda: this LibTorch build has no CUDA support or no GPU is visible (use --device cpu "
+                        "or auto)");
+        return "cuda";
+    }
+    if (requested == "auto")
+        return cuda ? "cuda" : "cpu";
+    throw Error("device '" + requested + "': expected auto, cpu or cuda");
+}
+
+struct Trainer::Impl {
+    TrainingObserver* observer = nullptr;
+    std::atomic<bool> stopRequested{false};
+    std::atomic<bool> paused{false};
+    std::atomic<double> temperature{2.0};
+    std::atomic<double> alpha{0.5};
+    std::mutex pauseMutex;
+    std::condition_variable pauseChanged;
+
+    // Loaded once per (dataset, limits, device) and kept across runs.
+    std::string datasetKey;
+    std::shared_ptr<Dataset> dataset;
+    torch::Tensor trainX, trainY, testX, testY;
+    torch::Device device{torch::kCPU};
+    InputShape input;
+
+    // The trained teacher and its cached logits on the training set, kept for "reuse teacher".
+    std::string teacherKey;
+    KdNet teacher{nullptr};
+    torch::Tensor teacherLogits;
+    ModelResult teacherResult;
+
+    // The last run's students (for checkpoints).
+    KdNet baseline{nullptr};
+    KdNet student{nullptr};
+
+    Clock::time_point runStart;
+    ExperimentResult* result = nullptr;
+
+    void phase(Phase p, const std::string& text) {
+        if (observer)
+            observer->phaseStarted(p, text);
+    }
+
+    // Blocks while paused; returns true when the run must stop. Returns the seconds spent paused.
+    bool checkStop(double& pausedSeconds) {
+        if (paused.load()) {
+            const auto t0 = Clock::now();
+            std::unique_lock<std::mutex> lock(pauseMutex);
+            pauseChanged.wait(lock, [this] { return !paused.load() || stopRequested.load(); });
+            pausedSeconds += secondsSince(t0);
+        }
+        return stopRequested.load();
+    }
+
+    void loadData(const ExperimentConfig& c) {
+        const std::string deviceName = resolveDevice(c.device);
+        const std::string key = c.dataset + "|" + std::to_string(c.trainLimit) + "|" + std::to_string(c.testLimit) +
+                                "|" + deviceName;
+        if (key == datasetKey && dataset)
+            return;
+        phase(Phase::Loading, "loading " + c.dataset);
+        auto ds = std::make_shared<Dataset>(loadDataset(c.dataset, DatasetOptions{c.trainLimit, c.testLimit, {}}));
+        torch::Device dev = deviceName == "cuda" ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+        torch::Tensor tx = imagesToTensor(ds->train, ds->mean, ds->stddev).to(dev);
+        torch::Tensor ty = labelsToTensor(ds->train).to(dev);
+        torch::Tensor vx = imagesToTensor(ds->test, ds->mean, ds->stddev).to(dev);
+        torch::Tensor vy = labelsToTensor(ds->test).to(dev);
+        // Only now, with everything loaded, replace the previous state (a failed load leaves it intact).
+        dataset = std::move(ds);
+        trainX = tx;
+        trainY = ty;
+        testX = vx;
+        testY = vy;
+        device = dev;
+        input = InputShape{1, dataset->train.rows, dataset->train.cols, dataset->numClasses()};
+        datasetKey = key;
+        teacherKey.clear(); // a teacher's cached logits belong to one dataset
+        teacher = nullptr;
+        teacherLogits = torch::Tensor();
+    }
+
+    void evaluate(KdNet& net, double& loss, double& accuracy) {
+        torch::Tensor logits = predictAll(net, testX);
+        loss = torch::nn::functional::cross_entropy(logits, testY).item<double>();
+        accuracy = logits.argmax(/*dim=*/1).eq(testY).to(torch::kFloat64).mean().item<double>();
+    }
+
+    // Trains one model; returns false when stopped. `distill` uses the cached teacher logits.
+    bool train(Role role, KdNet& net, int epochs, const ExperimentConfig& c, bool distill, ModelResult& mr) {
+        torch::manual_seed(streamSeed(c.seed, role == Role::Teacher ? kTeacherTrain : kStudentTrain));
+        auto optimizer = makeOptimizer(net, c);
+        const std::int64_t n = trainX.size(0);
+        const std::int64_t batchSize = std::min<std::int64_t>(c.batchSize, n);
+        const int batches = int((n + batchSize - 1) / batchSize);
+        double trainSeconds = 0;
+        for (int epoch = 1; epoch <= epochs; ++epoch) {
+            net->train();
+            // Same order for both students: the comparison differs only in the loss.
+            const std::uint64_t orderSeed =
+                streamSeed(c.seed, role == Role::Teacher ? kTeacherTrain : kStudentTrain, std::uint64_t(epoch));
+            const torch::Tensor perm = permutation(n, orderSeed).to(device);
+            const auto epochStart = Clock::now();
+            double pausedSeconds = 0, sumLoss = 0, sumSoft = 0, sumHard = 0;
+            std::int64_t seen = 0;
+            for (int b = 0; b < batches; ++b) {
+                if (checkStop(pausedSeconds))
+                    return false;
+                const torch::Tensor idx = perm.slice(/*dim=*/0, b * batchSize, std::min(n, (b + 1) * batchSize));
+                const torch::Tensor x = trainX.index_select(/*dim=*/0, idx);
+                const torch::Tensor y = trainY.index_select(/*dim=*/0, idx);
+                const double t = temperature.load();
+                const double a = alpha.load();
+                torch::Tensor out = net->forward(x);
+                torch::Tensor loss, soft, hard;
+                if (distill) {
+                    LossTensors parts =
+                        distillationLossTensors(out, teacherLogits.index_select(/*dim=*/0, idx), y, t, a);
+                    loss = parts.total;
+                    soft = parts.soft;
+                    hard = parts.hard;
+                } else {
+                    loss = torch::nn::functional::cross_entropy(out, y);
+                }
+                optimizer->zero_grad();
+                loss.backward();
+                optimizer->step();
+
+                BatchMetrics bm;
+                bm.role = role;
+                bm.epoch = epoch;
+                bm.batch = b + 1;
+                bm.batchesPerEpoch = batches;
+                bm.loss = loss.item<double>();
+                bm.soft = distill ? soft.item<double>() : 0.0;
+                bm.hard = distill ? hard.item<double>() : bm.loss;
+                bm.temperature = t;
+                bm.alpha = a;
+                seen += idx.size(0);
+                sumLoss += bm.loss * idx.size(0);
+                sumSoft += bm.soft * idx.size(0);
+                sumHard += bm.hard * idx.size(0);
+                const double epochSeconds = secondsSince(epochStart) - pausedSeconds;
+                bm.samplesPerSecond = epochSeconds > 0 ? seen / epochSeconds : 0;
+                bm.elapsedSeconds = secondsSince(runStart);
+                if (observer)
+                    observer->batchFinished(bm);
+            }
+            const double epochSeconds = secondsSince(epochStart) - pausedSeconds;
+            trainSeconds += epochSeconds;
+            EpochMetrics em;
+            em.role = role;
+            em.epoch = epoch;
+            em.epochs = epochs;
+            em.trainLoss = sumLoss / double(seen);
+            em.trainSoft = sumSoft / double(seen);
+            em.trainHard = sumHard / double(seen);
+            evaluate(net, em.testLoss, em.testAccuracy);
+            em.temperature = temperature.load();
+            em.alpha = alpha.load();
+            em.epochSeconds = epochSeconds;
+            em.samplesPerSecond = epochSeconds > 0 ? double(seen) / epochSeconds : 0;
+            em.elapsedSeconds = secondsSince(runStart);
+            mr.epochsTrained = epoch;
+            mr.testAccuracy = em.testAccuracy;
+            mr.testLoss = em.testLoss;
+            mr.secondsPerEpoch = trainSeconds / epoch;
+            result->history.push_back(em);
+            if (observer)
+                observer->epochFinished(em);
+        }
+        if (epochs == 0) // untrained: still report where it stands
+            evaluate(net, mr.testLoss, mr.testAccuracy);
+        mr.trained = true;
+        return true;
+    }
+
+    KdNet buildNet(const std::string& specText, std::uint64_t seed, Stream stream, ModelResult& mr) {
+        const ModelSpec spec = parseModelSpec(specText);
+        torch::manual_seed(streamSeed(seed, stream));
+        KdNet net(spec, input);
+        net->to(device);
+        mr.spec = spec.toString();
+        mr.stats = modelStats(spec, input);
+        mr.initialWeightsHash = parameterHash(*net);
+        return net;
+    }
+};
+
+Trainer::Trainer()
+    : d(std::make_unique<Impl>()) {}
+Trainer::~Trainer() = default;
+
+void Trainer::setObserver(TrainingObserver* observer) { d->observer = observer; }
+
+void Trainer::requestStop() {
+    d->stopRequested = true;
+    std::lock_guard<std::mutex> lock(d->pauseMutex);
+    d->pauseChanged.notify_all();
+}
+
+void Trainer::setPaused(bool paused) {
+    d->paused = paused;
+    std::lock_guard<std::mutex> lock(d->pauseMutex);
+    d->pauseChanged.notify_all();
+}
+
+void Trainer::setTemperature(double temperature) {
+    if (temperature > 0)
+        d->temperature = temperature;
+}
+
+void Trainer::setAlpha(double alpha) {
+    if (alpha >= 0 && alpha <= 1)
+        d->alpha = alpha;
+}
+
+bool Trainer::hasTeacher() const { return !d->teacher.is_empty(); }
+
+const Dataset* Trainer::dataset() const { return d->dataset.get(); }
+
+ExperimentResult Trainer::run(const ExperimentConfig& config, bool reuseTeacher) {
+    validateConfig(config);
+    d->stopRequested = false;
+    d->temperature = config.temperature;
+    d->alpha = config.alpha;
+    d->runStart = Clock::now();
+    // Auto: one LibTorch (OpenMP) thread, while OpenBLAS runs the matrix products on all cores. Two OpenMP
+    // threads beside OpenBLAS's own pool oversubscribe the cores: measured on 2 cores, 2.4x slower for an
+    // mlp:1200,1200 epoch and 2x slower for cnn:32,64 (README, "Threads").
+    torch::set_num_threads(config.threads > 0 ? config.threads : 1);
+
+    ExperimentResult result;
+    d->result = &result;
+    try {
+        d->loadData(config);
+        result.device = d->device.is_cuda() ? "cuda" : "cpu";
+        result.threads = torch::get_num_threads();
+
+        // Teacher: reused, loaded, or trained. Only a complete teacher replaces the kept one.
+        const std::string teacherKey = d->datasetKey + "|" + config.teacher + "|" + config.teacherCheckpoint + "|" +
+                                       std::to_string(config.teacherEpochs) + "|" + std::to_string(config.seed);
+        if (reuseTeacher && d->teacher && d->teacherKey == teacherKey) {
+            result.teacher = d->teacherResult;
+            result.teacher.trained = false;
+        } else if (!config.teacherCheckpoint.empty()) {
+            d->phase(Phase::Teacher, "loading teacher " + config.teacherCheckpoint);
+            CheckpointInfo info;
+            KdNet net = loadNet(config.teacherCheckpoint, &info);
+            if (info.input.channels != d->input.channels || info.input.height != d->input.height ||
+                info.input.width != d->input.width || info.input.classes != d->input.classes)
+                throw Error(config.teacherCheckpoint + ": teacher expects " + std::to_string(info.input.height) + "x" +
+                            std::to_string(info.input.width) + " images and " + std::to_string(info.input.classes) +
+                            " classes, but dataset " + config.dataset + " has " + std::to_string(d->input.height) +
+                            "x" + std::to_string(d->input.width) + " and " + std::to_string(d->input.classes));
+            net->to(d->device);
+            ModelResult mr;
+            mr.spec = info.spec;
+            mr.stats = modelStats(net->spec(), d->input);
+            d->evaluate(net, mr.testLoss, mr.testAccuracy);
+            d->phase(Phase::TeacherLogits, "computing teacher logits");
+            const auto t0 = Clock::now();
+            torch::Tensor logits = predictAll(net, d->trainX);
+            result.teacherLogitsSeconds = secondsSince(t0);
+            d->teacher = net;
+            d->teacherLogits = logits;
+            d->teacherResult = mr;
+            d->teacherKey = teacherKey;
+            result.teacher = mr;
+        } else {
+            d->phase(Phase::Teacher, "training teacher " + config.teacher);
+            ModelResult mr;
+            KdNet net = d->buildNet(config.teacher, config.seed, kTeacherInit, mr);
+            if (!d->train(Role::Teacher, net, config.teacherEpochs, config, /*distill=*/false, mr)) {
+                result.teacher = mr;
+                result.stopped = true;
+            } else {
+                d->phase(Phase::TeacherLogits, "computing teacher logits");
+                const auto t0 = Clock::now();
+                torch::Tensor logits = predictAll(net, d->trainX);
+                result.teacherLogitsSeconds = secondsSince(t0);
+                d->teacher = net;
+                d->teacherLogits = logits;
+                d->teacherResult = mr;
+                d->teacherKey = teacherKey;
+                result.teacher = mr;
+            }
+        }
+
+        if (!result.stopped) {
+            d->phase(Phase::Baseline, "training baseline student " + config.student + " (labels only)");
+            d->baseline = d->buildNet(config.student, config.seed, kStudentInit, result.baseline);
+            result.stopped = !d->train(Role::Baseline, d->baseline, config.epochs, config, false, result.baseline);
+        }
+        if (!result.stopped) {
+            d->phase(Phase::Student, "distilling student " + config.student);
+            d->student = d->buildNet(config.student, config.seed, kStudentInit, result.student);
+            result.stopped = !d->train(Role::Student, d->student, config.epochs, config, true, result.student);
+        }
+    } catch (const c10::Error& e) {
+        d->result = nullptr;
+        throw Error(std::string("training failed: ") + e.what_without_backtrace());
+    } catch (...) {
+        d->result = nullptr;
+        throw;
+    }
+    d->result = nullptr;
+    result.totalSeconds = secondsSince(d->runStart);
+    d->phase(Phase::Done, result.stopped ? "stopped" : "done");
+    return result;
+}
+
+void Trainer::saveCheckpoint(Role role, const std::string& path) const {
+    KdNet net = role == Role::Teacher ? d->teacher : role == Role::Baseline ? d->baseline : d->student;
+    if (net.is_empty())
+        throw Error(path + ": no " + std::string(roleName(role)) + " model to save (nothing trained yet)");
+    saveNet(*net, d->dataset->mean, d->dataset->stddev, path);
+}
+
+std::int64_t countModuleParameters(const ModelSpec& spec, const InputShape& input) {
+    KdNet net(spec, input);
+    return parameterCount(*net);
+}
+
+} // namespace kd
