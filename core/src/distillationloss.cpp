@@ -19,8 +19,8 @@ LossTensors distillationLossTensors(const torch::Tensor& student, const torch::T
 }
 
 LossParts distillationLoss(const std::vector<float>& studentLogits, const std::vector<float>& teacherLogits,
-                           const std::vector<std::int64_t>& labels, int classes, double temperature, double alpha,
-                           std::vector<float>* gradStudent) {
+                           const std::vector<std::int64_t>& labels, int classes, double temperature,
+                           double alpha, std::vector<float>* gradStudent) {
     const auto batch = static_cast<std::int64_t>(labels.size());
     if (classes < 1 || batch < 1 || studentLogits.size() != std::size_t(batch * classes) ||
         teacherLogits.size() != studentLogits.size())

@@ -2,9 +2,11 @@
 
 namespace kd {
 
-KdNetImpl::KdNetImpl(const ModelSpec& spec, const InputShape& input)
+KdNetImpl::KdNetImpl(const ModelSpec& spec, const InputShape& input, float mean, float stddev)
     : m_spec(spec)
-    , m_input(input) {
+    , m_input(input)
+    , m_mean(mean)
+    , m_stddev(stddev) {
     modelStats(spec, input); // throws if the architecture does not fit the input size
     torch::nn::Sequential seq;
     const bool dropout = spec.dropout > 0;
@@ -29,7 +31,8 @@ KdNetImpl::KdNetImpl(const ModelSpec& spec, const InputShape& input)
     case ModelSpec::Kind::Cnn: {
         std::int64_t channels = input.channels, h = input.height, w = input.width;
         for (int out : spec.layers) {
-            seq->push_back(torch::nn::Conv2d(torch::nn::Conv2dOptions(channels, out, /*kernel_size=*/3).padding(1)));
+            seq->push_back(
+                torch::nn::Conv2d(torch::nn::Conv2dOptions(channels, out, /*kernel_size=*/3).padding(1)));
             seq->push_back(relu());
             seq->push_back(torch::nn::MaxPool2d(torch::nn::MaxPool2dOptions(/*kernel_size=*/2)));
             channels = out;
@@ -43,7 +46,8 @@ KdNetImpl::KdNetImpl(const ModelSpec& spec, const InputShape& input)
     }
     case ModelSpec::Kind::LeNet5: {
         std::int64_t h = input.height / 2 - 4, w = input.width / 2 - 4;
-        seq->push_back(torch::nn::Conv2d(torch::nn::Conv2dOptions(input.channels, 6, /*kernel_size=*/5).padding(2)));
+        seq->push_back(
+            torch::nn::Conv2d(torch::nn::Conv2dOptions(input.channels, 6, /*kernel_size=*/5).padding(2)));
         seq->push_back(relu());
         seq->push_back(torch::nn::MaxPool2d(torch::nn::MaxPool2dOptions(/*kernel_size=*/2)));
         seq->push_back(torch::nn::Conv2d(torch::nn::Conv2dOptions(6, 16, /*kernel_size=*/5)));
@@ -63,7 +67,9 @@ KdNetImpl::KdNetImpl(const ModelSpec& spec, const InputShape& input)
     m_layers = register_module("layers", seq);
 }
 
-torch::Tensor KdNetImpl::forward(const torch::Tensor& x) { return m_layers->forward(x); }
+torch::Tensor KdNetImpl::forward(const torch::Tensor& x) {
+    return m_layers->forward((x - m_mean) / m_stddev);
+}
 
 std::uint64_t parameterHash(torch::nn::Module& module) {
     std::uint64_t h = 1469598103934665603ull;

@@ -8,8 +8,9 @@
 namespace kd {
 namespace {
 
-const char* const kExpected = "expected mlp:H1,H2,... (or mlp: alone), lenet5, cnn:C1,C2,..., optionally followed "
-                              "by +dropout=P, or a preset (hinton-teacher, hinton-student, cnn-teacher, small, tiny)";
+const char* const kExpected =
+    "expected mlp:H1,H2,... (or mlp: alone), lenet5, cnn:C1,C2,..., optionally followed "
+    "by +dropout=P, or a preset (hinton-teacher, hinton-student, cnn-teacher, small, tiny)";
 
 [[noreturn]] void fail(const std::string& text, const std::string& problem) {
     throw Error("model spec '" + text + "': " + problem + "; " + kExpected);
@@ -128,14 +129,15 @@ ModelStats modelStats(const ModelSpec& spec, const InputShape& in) {
         s.params += inF * outF + outF;
         s.flopsPerSample += 2 * inF * outF;
     };
-    auto conv = [&s](std::int64_t cin, std::int64_t cout, std::int64_t k, std::int64_t outH, std::int64_t outW) {
+    auto conv = [&s](std::int64_t cin, std::int64_t cout, std::int64_t k, std::int64_t outH,
+                     std::int64_t outW) {
         s.params += cin * cout * k * k + cout;
         s.flopsPerSample += 2 * cin * cout * k * k * outH * outW;
     };
     std::int64_t c = in.channels, h = in.height, w = in.width;
     auto tooSmall = [&]() {
-        throw Error("model spec '" + spec.toString() + "': too many pooling stages for " + std::to_string(in.height) +
-                    "x" + std::to_string(in.width) + " images");
+        throw Error("model spec '" + spec.toString() + "': too many pooling stages for " +
+                    std::to_string(in.height) + "x" + std::to_string(in.width) + " images");
     };
     switch (spec.kind) {
     case ModelSpec::Kind::Mlp: {

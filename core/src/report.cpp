@@ -56,12 +56,13 @@ std::string summaryJson(const ExperimentConfig& config, const ExperimentResult& 
 std::string metricsCsv(const ExperimentResult& r) {
     std::ostringstream out;
     out.precision(6);
-    out << "model,epoch,train_loss,train_soft,train_hard,test_loss,test_accuracy,temperature,alpha,epoch_seconds,"
+    out << "model,epoch,train_loss,train_soft,train_hard,test_loss,test_accuracy,temperature,alpha,epoch_"
+           "seconds,"
            "samples_per_second\n";
     for (const EpochMetrics& e : r.history)
-        out << roleName(e.role) << ',' << e.epoch << ',' << e.trainLoss << ',' << e.trainSoft << ',' << e.trainHard
-            << ',' << e.testLoss << ',' << e.testAccuracy << ',' << e.temperature << ',' << e.alpha << ','
-            << e.epochSeconds << ',' << e.samplesPerSecond << '\n';
+        out << roleName(e.role) << ',' << e.epoch << ',' << e.trainLoss << ',' << e.trainSoft << ','
+            << e.trainHard << ',' << e.testLoss << ',' << e.testAccuracy << ',' << e.temperature << ','
+            << e.alpha << ',' << e.epochSeconds << ',' << e.samplesPerSecond << '\n';
     return out.str();
 }
 

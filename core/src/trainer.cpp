@@ -17,14 +17,17 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double secondsSince(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+double secondsSince(Clock::time_point t0) {
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+}
 
 // Seeds for each random stream, so changing one model's settings does not shift another's randomness.
 enum Stream : std::uint64_t { kTeacherInit = 1, kStudentInit = 2, kTeacherTrain = 3, kStudentTrain = 4 };
 
 std::uint64_t streamSeed(std::uint64_t seed, std::uint64_t stream, std::uint64_t epoch = 0) {
     // splitmix64 of the combination: well-spread seeds from small consecutive inputs.
-    std::uint64_t z = seed * 0x9E3779B97F4A7C15ull + stream * 0xBF58476D1CE4E5B9ull + epoch * 0x94D049BB133111EBull;
+    std::uint64_t z =
+        seed * 0x9E3779B97F4A7C15ull + stream * 0xBF58476D1CE4E5B9ull + epoch * 0x94D049BB133111EBull;
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
     return z ^ (z >> 31);
@@ -40,14 +43,13 @@ torch::Tensor permutation(std::int64_t n, std::uint64_t seed) {
     return perm;
 }
 
-torch::Tensor imagesToTensor(const ImageSet& set, float mean, float stddev) {
+// Pixels in [0, 1]; each model normalises its input itself (see KdNetImpl).
+torch::Tensor imagesToTensor(const ImageSet& set) {
     auto* data = const_cast<std::uint8_t*>(set.pixels.data());
-    torch::Tensor x = torch::from_blob(data, {std::int64_t(set.size()), 1, set.rows, set.cols}, torch::kUInt8)
-                          .to(torch::kFloat32)
-                          .div_(255.0f)
-                          .sub_(mean)
-                          .div_(stddev);
-    return x.contiguous();
+    return torch::from_blob(data, {std::int64_t(set.size()), 1, set.rows, set.cols}, torch::kUInt8)
+        .to(torch::kFloat32)
+        .div_(255.0f)
+        .contiguous();
 }
 
 torch::Tensor labelsToTensor(const ImageSet& set) {
@@ -58,7 +60,8 @@ torch::Tensor labelsToTensor(const ImageSet& set) {
 std::unique_ptr<torch::optim::Optimizer> makeOptimizer(KdNet& net, const ExperimentConfig& c) {
     if (c.optimizer == "sgd")
         return std::make_unique<torch::optim::SGD>(
-            net->parameters(), torch::optim::SGDOptions(c.lr).momentum(c.momentum).weight_decay(c.weightDecay));
+            net->parameters(),
+            torch::optim::SGDOptions(c.lr).momentum(c.momentum).weight_decay(c.weightDecay));
     return std::make_unique<torch::optim::Adam>(net->parameters(),
                                                 torch::optim::AdamOptions(c.lr).weight_decay(c.weightDecay));
 }
@@ -113,8 +116,9 @@ std::string resolveDevice(const std::string& requested) {
     const bool cuda = torch::cuda::is_available();
     if (requested == "cuda") {
         if (!cuda)
-            throw Error("device cuda: this LibTorch build has no CUDA support or no GPU is visible (use --device cpu "
-                        "or auto)");
+            throw Error(
+                "device cuda: this LibTorch build has no CUDA support or no GPU is visible (use --device cpu "
+                "or auto)");
         return "cuda";
     }
     if (requested == "auto")
@@ -169,16 +173,17 @@ struct Trainer::Impl {
 
     void loadData(const ExperimentConfig& c) {
         const std::string deviceName = resolveDevice(c.device);
-        const std::string key = c.dataset + "|" + std::to_string(c.trainLimit) + "|" + std::to_string(c.testLimit) +
-                                "|" + deviceName;
+        const std::string key = c.dataset + "|" + std::to_string(c.trainLimit) + "|" +
+                                std::to_string(c.testLimit) + "|" + deviceName;
         if (key == datasetKey && dataset)
             return;
         phase(Phase::Loading, "loading " + c.dataset);
-        auto ds = std::make_shared<Dataset>(loadDataset(c.dataset, DatasetOptions{c.trainLimit, c.testLimit, {}}));
+        auto ds =
+            std::make_shared<Dataset>(loadDataset(c.dataset, DatasetOptions{c.trainLimit, c.testLimit, {}}));
         torch::Device dev = deviceName == "cuda" ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
-        torch::Tensor tx = imagesToTensor(ds->train, ds->mean, ds->stddev).to(dev);
+        torch::Tensor tx = imagesToTensor(ds->train).to(dev);
         torch::Tensor ty = labelsToTensor(ds->train).to(dev);
-        torch::Tensor vx = imagesToTensor(ds->test, ds->mean, ds->stddev).to(dev);
+        torch::Tensor vx = imagesToTensor(ds->test).to(dev);
         torch::Tensor vy = labelsToTensor(ds->test).to(dev);
         // Only now, with everything loaded, replace the previous state (a failed load leaves it intact).
         dataset = std::move(ds);
@@ -211,8 +216,8 @@ struct Trainer::Impl {
         for (int epoch = 1; epoch <= epochs; ++epoch) {
             net->train();
             // Same order for both students: the comparison differs only in the loss.
-            const std::uint64_t orderSeed =
-                streamSeed(c.seed, role == Role::Teacher ? kTeacherTrain : kStudentTrain, std::uint64_t(epoch));
+            const std::uint64_t orderSeed = streamSeed(
+                c.seed, role == Role::Teacher ? kTeacherTrain : kStudentTrain, std::uint64_t(epoch));
             const torch::Tensor perm = permutation(n, orderSeed).to(device);
             const auto epochStart = Clock::now();
             double pausedSeconds = 0, sumLoss = 0, sumSoft = 0, sumHard = 0;
@@ -220,7 +225,8 @@ struct Trainer::Impl {
             for (int b = 0; b < batches; ++b) {
                 if (checkStop(pausedSeconds))
                     return false;
-                const torch::Tensor idx = perm.slice(/*dim=*/0, b * batchSize, std::min(n, (b + 1) * batchSize));
+                const torch::Tensor idx =
+                    perm.slice(/*dim=*/0, b * batchSize, std::min(n, (b + 1) * batchSize));
                 const torch::Tensor x = trainX.index_select(/*dim=*/0, idx);
                 const torch::Tensor y = trainY.index_select(/*dim=*/0, idx);
                 const double t = temperature.load();
@@ -292,7 +298,7 @@ struct Trainer::Impl {
     KdNet buildNet(const std::string& specText, std::uint64_t seed, Stream stream, ModelResult& mr) {
         const ModelSpec spec = parseModelSpec(specText);
         torch::manual_seed(streamSeed(seed, stream));
-        KdNet net(spec, input);
+        KdNet net(spec, input, dataset->mean, dataset->stddev);
         net->to(device);
         mr.spec = spec.toString();
         mr.stats = modelStats(spec, input);
@@ -305,7 +311,9 @@ Trainer::Trainer()
     : d(std::make_unique<Impl>()) {}
 Trainer::~Trainer() = default;
 
-void Trainer::setObserver(TrainingObserver* observer) { d->observer = observer; }
+void Trainer::setObserver(TrainingObserver* observer) {
+    d->observer = observer;
+}
 
 void Trainer::requestStop() {
     d->stopRequested = true;
@@ -329,9 +337,13 @@ void Trainer::setAlpha(double alpha) {
         d->alpha = alpha;
 }
 
-bool Trainer::hasTeacher() const { return !d->teacher.is_empty(); }
+bool Trainer::hasTeacher() const {
+    return !d->teacher.is_empty();
+}
 
-const Dataset* Trainer::dataset() const { return d->dataset.get(); }
+const Dataset* Trainer::dataset() const {
+    return d->dataset.get();
+}
 
 ExperimentResult Trainer::run(const ExperimentConfig& config, bool reuseTeacher) {
     validateConfig(config);
@@ -352,8 +364,9 @@ ExperimentResult Trainer::run(const ExperimentConfig& config, bool reuseTeacher)
         result.threads = torch::get_num_threads();
 
         // Teacher: reused, loaded, or trained. Only a complete teacher replaces the kept one.
-        const std::string teacherKey = d->datasetKey + "|" + config.teacher + "|" + config.teacherCheckpoint + "|" +
-                                       std::to_string(config.teacherEpochs) + "|" + std::to_string(config.seed);
+        const std::string teacherKey = d->datasetKey + "|" + config.teacher + "|" + config.teacherCheckpoint +
+                                       "|" + std::to_string(config.teacherEpochs) + "|" +
+                                       std::to_string(config.seed);
         if (reuseTeacher && d->teacher && d->teacherKey == teacherKey) {
             result.teacher = d->teacherResult;
             result.teacher.trained = false;
@@ -363,10 +376,11 @@ ExperimentResult Trainer::run(const ExperimentConfig& config, bool reuseTeacher)
             KdNet net = loadNet(config.teacherCheckpoint, &info);
             if (info.input.channels != d->input.channels || info.input.height != d->input.height ||
                 info.input.width != d->input.width || info.input.classes != d->input.classes)
-                throw Error(config.teacherCheckpoint + ": teacher expects " + std::to_string(info.input.height) + "x" +
-                            std::to_string(info.input.width) + " images and " + std::to_string(info.input.classes) +
-                            " classes, but dataset " + config.dataset + " has " + std::to_string(d->input.height) +
-                            "x" + std::to_string(d->input.width) + " and " + std::to_string(d->input.classes));
+                throw Error(config.teacherCheckpoint + ": teacher expects " +
+                            std::to_string(info.input.height) + "x" + std::to_string(info.input.width) +
+                            " images and " + std::to_string(info.input.classes) + " classes, but dataset " +
+                            config.dataset + " has " + std::to_string(d->input.height) + "x" +
+                            std::to_string(d->input.width) + " and " + std::to_string(d->input.classes));
             net->to(d->device);
             ModelResult mr;
             mr.spec = info.spec;
@@ -404,12 +418,14 @@ ExperimentResult Trainer::run(const ExperimentConfig& config, bool reuseTeacher)
         if (!result.stopped) {
             d->phase(Phase::Baseline, "training baseline student " + config.student + " (labels only)");
             d->baseline = d->buildNet(config.student, config.seed, kStudentInit, result.baseline);
-            result.stopped = !d->train(Role::Baseline, d->baseline, config.epochs, config, false, result.baseline);
+            result.stopped =
+                !d->train(Role::Baseline, d->baseline, config.epochs, config, false, result.baseline);
         }
         if (!result.stopped) {
             d->phase(Phase::Student, "distilling student " + config.student);
             d->student = d->buildNet(config.student, config.seed, kStudentInit, result.student);
-            result.stopped = !d->train(Role::Student, d->student, config.epochs, config, true, result.student);
+            result.stopped =
+                !d->train(Role::Student, d->student, config.epochs, config, true, result.student);
         }
     } catch (const c10::Error& e) {
         d->result = nullptr;
@@ -428,7 +444,7 @@ void Trainer::saveCheckpoint(Role role, const std::string& path) const {
     KdNet net = role == Role::Teacher ? d->teacher : role == Role::Baseline ? d->baseline : d->student;
     if (net.is_empty())
         throw Error(path + ": no " + std::string(roleName(role)) + " model to save (nothing trained yet)");
-    saveNet(*net, d->dataset->mean, d->dataset->stddev, path);
+    saveNet(*net, path);
 }
 
 std::int64_t countModuleParameters(const ModelSpec& spec, const InputShape& input) {

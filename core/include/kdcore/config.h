@@ -17,7 +17,7 @@ struct ExperimentConfig {
     std::string teacherCheckpoint; // non-empty: load the teacher instead of training it
     double temperature = 2.0;
     double alpha = 0.5;
-    int epochs = 5;        // each student
+    int epochs = 5; // each student
     int teacherEpochs = 4;
     int batchSize = 128;
     double lr = 1e-3;

@@ -32,7 +32,7 @@ struct Dataset {
 struct DatasetOptions {
     std::int64_t trainLimit = 0; // 0: all; otherwise the first N (a deterministic subset)
     std::int64_t testLimit = 0;
-    std::string dataDir;         // where fetched data lives; empty: $KDLAB_DATA_DIR, then the build default
+    std::string dataDir; // where fetched data lives; empty: $KDLAB_DATA_DIR, then the build default
 };
 
 // The names `loadDataset` accepts, for help texts and pickers ("idx:PATH" stands for any IDX folder).

