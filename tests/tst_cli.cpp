@@ -1,0 +1,393 @@
+// kdlab-cli as a user runs it (QProcess on the built binary): a real Fashion-MNIST run and its output files,
+// config files with flag overrides, interruption, and bad input.
+#include "kdcore/trainer.h" // kd::readCheckpointInfo
+
+#include "testdata.h"
+
+#include <QDir>
+#include <QElapsedTimer>
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <cmath>
+
+#ifndef KDLAB_CLI_PATH
+#error "KDLAB_CLI_PATH must name the kdlab-cli binary"
+#endif
+
+namespace {
+
+struct CliResult {
+    bool finished = false;
+    int exitCode = -1;
+    QProcess::ExitStatus exitStatus = QProcess::CrashExit;
+    QByteArray out, err;
+};
+
+CliResult runCli(const QStringList& args, const QString& workDir, int timeoutMs) {
+    QProcess p;
+    p.setWorkingDirectory(workDir);
+    p.start(QStringLiteral(KDLAB_CLI_PATH), args);
+    CliResult r;
+    if (!p.waitForStarted(10000))
+        return r;
+    r.finished = p.waitForFinished(timeoutMs);
+    if (!r.finished) {
+        p.kill();
+        p.waitForFinished(5000);
+    }
+    r.exitCode = p.exitCode();
+    r.exitStatus = p.exitStatus();
+    r.out = p.readAllStandardOutput();
+    r.err = p.readAllStandardError();
+    return r;
+}
+
+QString describe(const CliResult& r) {
+    return QString("exit %1 (%2)\n--- stdout\n%3\n--- stderr\n%4")
+        .arg(r.exitCode)
+        .arg(r.exitStatus == QProcess::NormalExit ? "normal" : "crash")
+        .arg(QString::fromUtf8(r.out.right(3000)), QString::fromUtf8(r.err.right(3000)));
+}
+
+QJsonObject readJsonObject(const QString& path, QString* error) {
+    QFile f(path);
+    if (!f.open(QIODevice::ReadOnly)) {
+        *error = "cannot open " + path;
+        return {};
+    }
+    QJsonParseError pe;
+    const QJsonDocument doc = QJsonDocument::fromJson(f.readAll(), &pe);
+    if (pe.error != QJsonParseError::NoError || !doc.isObject()) {
+        *error = path + ": " + pe.errorString();
+        return {};
+    }
+    return doc.object();
+}
+
+// metrics.csv as rows of fields; the first row is the header.
+QList<QStringList> readCsv(const QString& path) {
+    QList<QStringList> rows;
+    QFile f(path);
+    if (!f.open(QIODevice::ReadOnly | QIODevice::Text))
+        return rows;
+    for (const QString& line : QString::fromUtf8(f.readAll()).split('\n', Qt::SkipEmptyParts))
+        rows.append(line.split(','));
+    return rows;
+}
+
+} // namespace
+
+class TestCli : public QObject {
+    Q_OBJECT
+
+private slots:
+    void initTestCase();
+    void help();
+    void endToEnd_exitsCleanly();
+    void endToEnd_summaryJson();
+    void endToEnd_metricsCsv();
+    void endToEnd_checkpoints();
+    void configFileWithFlagOverride_data();
+    void configFileWithFlagOverride();
+    void interruptWritesPartialResults();
+    void badInput_data();
+    void badInput();
+
+private:
+    QStringList quickArgs() const; // a fast run on the synthetic data
+
+    QTemporaryDir m_tmp;
+    QString m_dataDir;
+    QString m_e2eOut;
+    CliResult m_e2e;
+};
+
+void TestCli::initTestCase() {
+    QVERIFY2(QFile::exists(QStringLiteral(KDLAB_CLI_PATH)), KDLAB_CLI_PATH);
+    QVERIFY(m_tmp.isValid());
+    m_dataDir = m_tmp.filePath("synthetic");
+    QVERIFY(QDir().mkpath(m_dataDir));
+    QVERIFY(testdata::writeIdxFolder(m_dataDir, testdata::syntheticImages(400, 1),
+                                     testdata::syntheticImages(100, 2)));
+    QVERIFY(testdata::writeFile(m_tmp.filePath("malformed.json"), R"({"epochs": 2,, "alpha": })"));
+    QVERIFY(
+        testdata::writeFile(m_tmp.filePath("unknown-key.json"), R"({"epochs": 2, "learning_rate": 0.1})"));
+
+    // The end-to-end run on real data, with the default teacher, student and epochs (about 40 s on 2 cores);
+    // the endToEnd_* functions check its parts.
+    m_e2eOut = m_tmp.filePath("runs/e2e"); // nested and not there yet: the CLI creates it
+    m_e2e = runCli({"run", "--dataset", "fashion-mnist", "--train-limit", "3000", "--test-limit", "1000",
+                    "--out", m_e2eOut},
+                   m_tmp.path(), 280000);
+}
+
+QStringList TestCli::quickArgs() const {
+    return {"--dataset",        "idx:" + m_dataDir,
+            "--teacher",        "mlp:32",
+            "--student",        "mlp:16",
+            "--teacher-epochs", "1",
+            "--epochs",         "1",
+            "--batch-size",     "64"};
+}
+
+void TestCli::help() {
+    const CliResult r = runCli({"help"}, m_tmp.path(), 30000);
+    QVERIFY2(r.finished && r.exitStatus == QProcess::NormalExit && r.exitCode == 0, qPrintable(describe(r)));
+    const QString out = QString::fromUtf8(r.out);
+    QVERIFY(out.contains("usage: kdlab-cli run"));
+    for (const char* preset : {"hinton-teacher", "hinton-student", "cnn-teacher", "small", "tiny"})
+        QVERIFY2(out.contains(preset), preset);
+    for (const char* flag : {"--config", "--temperature", "--alpha", "--teacher-checkpoint", "--out"})
+        QVERIFY2(out.contains(flag), flag);
+}
+
+void TestCli::endToEnd_exitsCleanly() {
+    QVERIFY2(m_e2e.finished, qPrintable(describe(m_e2e)));
+    QCOMPARE(m_e2e.exitStatus, QProcess::NormalExit);
+    QVERIFY2(m_e2e.exitCode == 0, qPrintable(describe(m_e2e)));
+    QVERIFY2(QString::fromUtf8(m_e2e.out).contains("results in " + m_e2eOut), qPrintable(describe(m_e2e)));
+    QVERIFY2(!m_e2e.err.contains("error"), qPrintable(describe(m_e2e)));
+}
+
+void TestCli::endToEnd_summaryJson() {
+    QString error;
+    const QJsonObject summary = readJsonObject(m_e2eOut + "/summary.json", &error);
+    QVERIFY2(error.isEmpty(), qPrintable(error));
+
+    struct Expected {
+        const char* role;
+        const char* spec;
+        int params;
+        int epochs;
+    };
+    for (const Expected& e :
+         {Expected{"teacher", "cnn:32,64+dropout=0.3", 50186, 4}, Expected{"baseline", "mlp:128", 101770, 5},
+          Expected{"student", "mlp:128", 101770, 5}}) {
+        QVERIFY2(summary.value(e.role).isObject(), e.role);
+        const QJsonObject m = summary.value(e.role).toObject();
+        const double accuracy = m.value("test_accuracy").toDouble(-1);
+        QVERIFY2(accuracy > 0.7 && accuracy <= 1.0,
+                 qPrintable(QString("%1 test_accuracy %2").arg(e.role).arg(accuracy)));
+        const double loss = m.value("test_loss").toDouble(-1);
+        QVERIFY2(loss > 0 && std::isfinite(loss),
+                 qPrintable(QString("%1 test_loss %2").arg(e.role).arg(loss)));
+        QCOMPARE(m.value("params").toInt(-1), e.params);
+        QCOMPARE(m.value("spec").toString(), QString(e.spec));
+        QCOMPARE(m.value("epochs_trained").toInt(-1), e.epochs);
+        QCOMPARE(m.value("trained").toBool(false), true);
+    }
+
+    QVERIFY(summary.value("config").isObject());
+    const QJsonObject config = summary.value("config").toObject();
+    QCOMPARE(config.value("dataset").toString(), QString("fashion-mnist"));
+    QCOMPARE(config.value("train_limit").toInt(), 3000);
+    QCOMPARE(config.value("test_limit").toInt(), 1000);
+    QCOMPARE(config.value("teacher").toString(), QString("cnn:32,64+dropout=0.3"));
+    QCOMPARE(config.value("student").toString(), QString("mlp:128"));
+    QCOMPARE(config.value("epochs").toInt(), 5);
+    QCOMPARE(config.value("teacher_epochs").toInt(), 4);
+    QCOMPARE(config.value("out").toString(), m_e2eOut);
+
+    QVERIFY(summary.value("timing").isObject());
+    const QJsonObject timing = summary.value("timing").toObject();
+    for (const char* key :
+         {"teacher_seconds_per_epoch", "baseline_seconds_per_epoch", "student_seconds_per_epoch"})
+        QVERIFY2(timing.value(key).toDouble(-1) > 0, key);
+    QCOMPARE(summary.value("stopped").toBool(true), false);
+}
+
+void TestCli::endToEnd_metricsCsv() {
+    const QList<QStringList> rows = readCsv(m_e2eOut + "/metrics.csv");
+    QVERIFY(!rows.isEmpty());
+    const QStringList header = rows.front();
+    QCOMPARE(header.value(0), QString("model"));
+    QCOMPARE(header.value(1), QString("epoch"));
+    for (const char* column :
+         {"train_loss", "test_loss", "test_accuracy", "temperature", "alpha", "epoch_seconds"})
+        QVERIFY2(header.contains(column), column);
+    // One row per model per epoch: teacher 1..4, then baseline 1..5, then student 1..5.
+    QStringList expected;
+    for (int e = 1; e <= 4; ++e)
+        expected << QString("teacher,%1").arg(e);
+    for (const char* model : {"baseline", "student"})
+        for (int e = 1; e <= 5; ++e)
+            expected << QString("%1,%2").arg(model).arg(e);
+    QStringList actual;
+    for (qsizetype i = 1; i < rows.size(); ++i) {
+        QCOMPARE(rows[i].size(), header.size());
+        actual << rows[i][0] + "," + rows[i][1];
+        const double accuracy = rows[i][header.indexOf("test_accuracy")].toDouble();
+        QVERIFY(accuracy > 0 && accuracy <= 1);
+    }
+    QCOMPARE(actual, expected);
+
+    // The last row of each model agrees with summary.json.
+    QString error;
+    const QJsonObject summary = readJsonObject(m_e2eOut + "/summary.json", &error);
+    QVERIFY2(error.isEmpty(), qPrintable(error));
+    const double csvTeacher = rows[4][header.indexOf("test_accuracy")].toDouble();
+    const double csvStudent = rows.back()[header.indexOf("test_accuracy")].toDouble();
+    QVERIFY(std::abs(csvTeacher - summary["teacher"].toObject()["test_accuracy"].toDouble()) < 1e-5);
+    QVERIFY(std::abs(csvStudent - summary["student"].toObject()["test_accuracy"].toDouble()) < 1e-5);
+}
+
+void TestCli::endToEnd_checkpoints() {
+    for (const char* name : {"teacher.pt", "baseline.pt", "student.pt"})
+        QVERIFY2(QFileInfo(m_e2eOut + "/" + name).size() > 0, name);
+    const kd::CheckpointInfo teacher = kd::readCheckpointInfo((m_e2eOut + "/teacher.pt").toStdString());
+    QCOMPARE(teacher.spec, std::string("cnn:32,64+dropout=0.3"));
+    QCOMPARE(teacher.input.height, 28);
+    QCOMPARE(teacher.input.width, 28);
+    QCOMPARE(teacher.input.classes, 10);
+    QCOMPARE(kd::readCheckpointInfo((m_e2eOut + "/student.pt").toStdString()).spec, std::string("mlp:128"));
+    // Written atomically: no temporary files left behind.
+    const QStringList left = QDir(m_e2eOut).entryList({"*.tmp"}, QDir::Files);
+    QVERIFY2(left.isEmpty(), qPrintable(left.join(' ')));
+}
+
+void TestCli::configFileWithFlagOverride_data() {
+    QTest::addColumn<bool>("flagsFirst");
+    QTest::newRow("flags after --config") << false;
+    QTest::newRow("flags before --config") << true;
+}
+
+void TestCli::configFileWithFlagOverride() {
+    QFETCH(bool, flagsFirst);
+    QTemporaryDir tmp;
+    QVERIFY(tmp.isValid());
+    const QString configPath = tmp.filePath("settings.json");
+    const QString json =
+        QString(R"({"dataset": "idx:%1", "teacher": "mlp:32", "student": "mlp:16", "epochs": 1,
+        "teacher_epochs": 1, "batch_size": 64, "seed": 5, "temperature": 3.0, "alpha": 0.25})")
+            .arg(m_dataDir);
+    QVERIFY(testdata::writeFile(configPath, json.toUtf8()));
+    const QString out = tmp.filePath("out");
+    const QStringList flags{"--epochs", "2", "--temperature=6"};
+    QStringList args{"run"};
+    if (flagsFirst)
+        args << flags << "--config" << configPath;
+    else
+        args << "--config" << configPath << flags;
+    args << "--out" << out;
+    const CliResult r = runCli(args, tmp.path(), 120000);
+    QVERIFY2(r.finished && r.exitStatus == QProcess::NormalExit && r.exitCode == 0, qPrintable(describe(r)));
+
+    QString error;
+    const QJsonObject summary = readJsonObject(out + "/summary.json", &error);
+    QVERIFY2(error.isEmpty(), qPrintable(error));
+    const QJsonObject config = summary.value("config").toObject();
+    QCOMPARE(config.value("epochs").toInt(), 2);                     // the flag wins
+    QCOMPARE(config.value("temperature").toDouble(), 6.0);           // the flag wins (--key=value form)
+    QCOMPARE(config.value("teacher").toString(), QString("mlp:32")); // from the file
+    QCOMPARE(config.value("teacher_epochs").toInt(), 1);
+    QCOMPARE(config.value("batch_size").toInt(), 64);
+    QCOMPARE(config.value("seed").toInt(), 5);
+    QCOMPARE(config.value("alpha").toDouble(), 0.25);
+    QCOMPARE(config.value("dataset").toString(), "idx:" + m_dataDir);
+    QCOMPARE(summary.value("student").toObject().value("epochs_trained").toInt(), 2);
+    // The settings took effect, not just the report: 1 teacher epoch, 2 for each student.
+    const QList<QStringList> rows = readCsv(out + "/metrics.csv");
+    QCOMPARE(rows.size(), 1 + 1 + 2 + 2);
+    const qsizetype temperatureColumn = rows.front().indexOf("temperature");
+    QVERIFY(temperatureColumn > 0);
+    QCOMPARE(rows.back()[temperatureColumn].toDouble(), 6.0);
+}
+
+void TestCli::interruptWritesPartialResults() {
+    QTemporaryDir tmp;
+    QVERIFY(tmp.isValid());
+    const QString out = tmp.filePath("out");
+    QProcess p;
+    p.setWorkingDirectory(tmp.path());
+    QStringList args{"run"};
+    args << quickArgs() << "--teacher-epochs"
+         << "3000"
+         << "--out" << out;
+    p.start(QStringLiteral(KDLAB_CLI_PATH), args);
+    QVERIFY(p.waitForStarted(10000));
+    // Wait until the teacher has finished an epoch (the signal handlers are in place by then).
+    QByteArray err;
+    QElapsedTimer timer;
+    timer.start();
+    while (!err.contains("teacher  epoch 1/") && timer.elapsed() < 60000 && p.state() == QProcess::Running) {
+        p.waitForReadyRead(200);
+        err += p.readAllStandardError();
+    }
+    QVERIFY2(err.contains("teacher  epoch 1/"), err.constData());
+    p.terminate(); // SIGTERM, as Ctrl-C or a batch system would stop it
+    QVERIFY(p.waitForFinished(60000));
+    err += p.readAllStandardError();
+    QCOMPARE(p.exitStatus(), QProcess::NormalExit);
+    QVERIFY2(p.exitCode() == 130,
+             qPrintable(QString("exit %1: %2").arg(p.exitCode()).arg(QString::fromUtf8(err))));
+    QString error;
+    const QJsonObject summary = readJsonObject(out + "/summary.json", &error);
+    QVERIFY2(error.isEmpty(), qPrintable(error));
+    QCOMPARE(summary.value("stopped").toBool(false), true);
+    QCOMPARE(summary.value("teacher").toObject().value("trained").toBool(true), false);
+    QVERIFY(QFile::exists(out + "/metrics.csv"));
+    QVERIFY(!QFile::exists(out + "/teacher.pt")); // an unfinished teacher is not saved
+}
+
+void TestCli::badInput_data() {
+    QTest::addColumn<QStringList>("args"); // %OUT%, %TMP% replaced
+    QTest::addColumn<QString>("mentions"); // what the error line must name
+    // A quick run on the synthetic data, so that a bad value that slipped through would not train for long.
+    const auto run = [this](const QStringList& extra) {
+        return QStringList{"run"} + quickArgs() + extra + QStringList{"--out", "%OUT%"};
+    };
+    const auto withConfig = [this](const QString& file) {
+        return QStringList{"run", "--config", file} + quickArgs() + QStringList{"--out", "%OUT%"};
+    };
+    QTest::newRow("unknown flag") << run({"--bogus", "1"}) << "--bogus";
+    QTest::newRow("--temperature 0") << run({"--temperature", "0"}) << "temperature";
+    QTest::newRow("--alpha 2") << run({"--alpha", "2"}) << "alpha";
+    QTest::newRow("--batch-size 0") << run({"--batch-size", "0"}) << "batch_size";
+    QTest::newRow("--epochs -1") << run({"--epochs", "-1"}) << "epochs";
+    QTest::newRow("--epochs abc") << run({"--epochs", "abc"}) << "abc";
+    QTest::newRow("--teacher bogus") << run({"--teacher", "bogus"}) << "bogus";
+    QTest::newRow("flag without a value") << (run({}) << "--epochs") << "--epochs";
+    QTest::newRow("missing --config file") << withConfig("%TMP%/missing.json") << "%TMP%/missing.json";
+    QTest::newRow("malformed config JSON") << withConfig("%TMP%/malformed.json") << "%TMP%/malformed.json";
+    QTest::newRow("config with an unknown key") << withConfig("%TMP%/unknown-key.json") << "learning_rate";
+    QTest::newRow("--dataset idx:/nonexistent") << run({"--dataset", "idx:/nonexistent"}) << "/nonexistent";
+    QTest::newRow("unknown command") << (QStringList{"train"} + quickArgs() + QStringList{"--out", "%OUT%"})
+                                     << "train";
+    QTest::newRow("--out names a file")
+        << (QStringList{"run"} + quickArgs() + QStringList{"--out", "%TMP%/malformed.json"})
+        << "not a folder";
+    QTest::newRow("no command") << QStringList{} << "command";
+}
+
+void TestCli::badInput() {
+    QFETCH(QStringList, args);
+    QFETCH(QString, mentions);
+    QTemporaryDir tmp;
+    QVERIFY(tmp.isValid());
+    const QString out = tmp.filePath("out");
+    for (QString& a : args) {
+        a.replace("%OUT%", out);
+        a.replace("%TMP%", m_tmp.path());
+    }
+    mentions.replace("%TMP%", m_tmp.path());
+    const CliResult r = runCli(args, tmp.path(), 60000);
+    QVERIFY2(r.finished, qPrintable(describe(r)));
+    QCOMPARE(r.exitStatus, QProcess::NormalExit); // an error, not a crash
+    QVERIFY2(r.exitCode != 0, qPrintable(describe(r)));
+    QVERIFY2(!QFile::exists(out + "/summary.json"), "a failed run wrote summary.json");
+    // Exactly one line on stderr: "error: ..." naming what is wrong.
+    const QString err = QString::fromUtf8(r.err);
+    QVERIFY2(err.startsWith("error: "), qPrintable(describe(r)));
+    QVERIFY2(err.endsWith('\n') && err.count('\n') == 1,
+             qPrintable(QString("stderr has %1 lines, expected 1:\n%2").arg(err.count('\n')).arg(err)));
+    QVERIFY2(err.contains(mentions), qPrintable("stderr does not mention " + mentions + ":\n" + err));
+}
+
+QTEST_GUILESS_MAIN(TestCli)
+#include "tst_cli.moc"

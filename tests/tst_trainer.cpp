@@ -1,0 +1,728 @@
+// kd::Trainer end to end on a small synthetic IDX dataset (10 classes of 28x28 bars, 600 train / 200 test):
+// determinism, identical student initialisation, the control functions (stop, pause, T/alpha), teacher reuse,
+// checkpoints, and failed runs.
+#include "kdcore/config.h"
+#include "kdcore/error.h"
+#include "kdcore/trainer.h"
+
+#include "testdata.h"
+#include "testutil.h"
+
+#include <QElapsedTimer>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <functional>
+#include <thread>
+
+Q_DECLARE_METATYPE(kd::Role)
+
+namespace {
+
+constexpr int kTrain = 600;
+constexpr int kTest = 200;
+constexpr int kBatch = 32;
+constexpr int kBatchesPerEpoch = (kTrain + kBatch - 1) / kBatch; // 19
+
+// Records everything the trainer reports; `onBatch` lets a test act from inside the training loop.
+class Recorder : public kd::TrainingObserver {
+public:
+    std::vector<kd::Phase> phases;
+    std::vector<kd::BatchMetrics> batches;
+    std::vector<kd::EpochMetrics> epochs;
+    std::vector<QElapsedTimer> batchTimes; // when each batchFinished arrived
+    std::function<void(const kd::BatchMetrics&)> onBatch;
+
+    void phaseStarted(kd::Phase phase, const std::string&) override { phases.push_back(phase); }
+    void batchFinished(const kd::BatchMetrics& m) override {
+        batches.push_back(m);
+        QElapsedTimer t;
+        t.start();
+        batchTimes.push_back(t);
+        if (onBatch)
+            onBatch(m);
+    }
+    void epochFinished(const kd::EpochMetrics& m) override { epochs.push_back(m); }
+
+    int batchCount(kd::Role role) const {
+        return int(
+            std::count_if(batches.begin(), batches.end(), [role](const auto& b) { return b.role == role; }));
+    }
+};
+
+bool sameTrainingNumbers(const kd::EpochMetrics& a, const kd::EpochMetrics& b) {
+    // Every number except the timings (epochSeconds, samplesPerSecond, elapsedSeconds), which are wall-clock.
+    return a.role == b.role && a.epoch == b.epoch && a.epochs == b.epochs && a.trainLoss == b.trainLoss &&
+           a.trainSoft == b.trainSoft && a.trainHard == b.trainHard && a.testLoss == b.testLoss &&
+           a.testAccuracy == b.testAccuracy && a.temperature == b.temperature && a.alpha == b.alpha;
+}
+
+QString describe(const kd::EpochMetrics& m) {
+    return QString("%1 epoch %2/%3: train %4 (soft %5, hard %6) test %7 acc %8 T %9 alpha %10")
+        .arg(kd::roleName(m.role))
+        .arg(m.epoch)
+        .arg(m.epochs)
+        .arg(m.trainLoss, 0, 'g', 17)
+        .arg(m.trainSoft, 0, 'g', 17)
+        .arg(m.trainHard, 0, 'g', 17)
+        .arg(m.testLoss, 0, 'g', 17)
+        .arg(m.testAccuracy, 0, 'g', 17)
+        .arg(m.temperature)
+        .arg(m.alpha);
+}
+
+void compareModelResults(const kd::ModelResult& a, const kd::ModelResult& b) {
+    QCOMPARE(a.spec, b.spec);
+    QCOMPARE(a.stats.params, b.stats.params);
+    QCOMPARE(a.testAccuracy, b.testAccuracy);
+    QCOMPARE(a.testLoss, b.testLoss);
+    QCOMPARE(a.epochsTrained, b.epochsTrained);
+    QCOMPARE(a.initialWeightsHash, b.initialWeightsHash);
+}
+
+} // namespace
+
+class TestTrainer : public QObject {
+    Q_OBJECT
+
+private slots:
+    void initTestCase();
+    void runReportsEveryPhaseEpochAndBatch();
+    void learnedModelsBeatChance();
+    void sameSeedSameResults();
+    void differentSeedDifferentResults();
+    void studentsStartFromIdenticalWeights();
+    void stopFromObserver_data();
+    void stopFromObserver();
+    void runAfterStopCompletes();
+    void temperatureAndAlphaChangeMidRun_data();
+    void temperatureAndAlphaChangeMidRun();
+    void pauseAndResumeFromAnotherThread();
+    void stopWhilePaused();
+    void softAndHardOnlyForDistilledStudent();
+    void reuseTeacherSkipsTeacherTraining();
+    void reuseTeacherRetrainsWhenTeacherChanges();
+    void checkpointRoundTrip();
+    void saveCheckpointWithoutModel();
+    void badTeacherCheckpoint_data();
+    void badTeacherCheckpoint();
+    void checkpointForOtherClassCount();
+    void failedRunKeepsTeacher_data();
+    void failedRunKeepsTeacher();
+
+private:
+    kd::ExperimentConfig baseConfig() const;
+
+    QTemporaryDir m_tmp;
+    QString m_dataDir;     // 10 classes
+    QString m_fiveClasses; // the same images, labels mod 5
+};
+
+void TestTrainer::initTestCase() {
+    QVERIFY(m_tmp.isValid());
+    m_dataDir = m_tmp.filePath("synthetic");
+    m_fiveClasses = m_tmp.filePath("five-classes");
+    QVERIFY(QDir().mkpath(m_dataDir));
+    QVERIFY(QDir().mkpath(m_fiveClasses));
+    testdata::Images train = testdata::syntheticImages(kTrain, 1);
+    testdata::Images test = testdata::syntheticImages(kTest, 2);
+    QVERIFY(testdata::writeIdxFolder(m_dataDir, train, test));
+    for (auto* set : {&train, &test})
+        for (auto& l : set->labels)
+            l = std::uint8_t(l % 5);
+    QVERIFY(testdata::writeIdxFolder(m_fiveClasses, train, test));
+}
+
+kd::ExperimentConfig TestTrainer::baseConfig() const {
+    kd::ExperimentConfig c;
+    c.dataset = "idx:" + m_dataDir.toStdString();
+    c.teacher = "mlp:64";
+    c.student = "mlp:32";
+    c.teacherEpochs = 2;
+    c.epochs = 2;
+    c.batchSize = kBatch;
+    c.lr = 2e-3;
+    c.temperature = 4.0;
+    c.alpha = 0.7;
+    c.seed = 1;
+    c.device = "cpu";
+    return c;
+}
+
+void TestTrainer::runReportsEveryPhaseEpochAndBatch() {
+    kd::Trainer trainer;
+    Recorder rec;
+    trainer.setObserver(&rec);
+    QVERIFY(!trainer.hasTeacher());
+    QVERIFY(trainer.dataset() == nullptr);
+    const kd::ExperimentResult r = trainer.run(baseConfig());
+
+    QVERIFY(!r.stopped);
+    QCOMPARE(r.device, std::string("cpu"));
+    QVERIFY(trainer.hasTeacher());
+    QVERIFY(trainer.dataset() != nullptr);
+    QCOMPARE(trainer.dataset()->train.size(), std::size_t(kTrain));
+    QCOMPARE(trainer.dataset()->test.size(), std::size_t(kTest));
+    QCOMPARE(trainer.dataset()->numClasses(), 10);
+
+    const std::vector<kd::Phase> expectedPhases{kd::Phase::Loading,       kd::Phase::Teacher,
+                                                kd::Phase::TeacherLogits, kd::Phase::Baseline,
+                                                kd::Phase::Student,       kd::Phase::Done};
+    QVERIFY(rec.phases == expectedPhases);
+
+    // History: teacher epochs 1..2, then baseline 1..2, then student 1..2, as the observer saw them.
+    QCOMPARE(r.history.size(), std::size_t(6));
+    QCOMPARE(rec.epochs.size(), r.history.size());
+    const kd::Role roles[] = {kd::Role::Teacher, kd::Role::Baseline, kd::Role::Student};
+    for (std::size_t i = 0; i < r.history.size(); ++i) {
+        const kd::EpochMetrics& e = r.history[i];
+        QCOMPARE(e.role, roles[i / 2]);
+        QCOMPARE(e.epoch, int(i % 2) + 1);
+        QCOMPARE(e.epochs, 2);
+        QVERIFY(sameTrainingNumbers(e, rec.epochs[i]));
+        QVERIFY(e.testAccuracy >= 0 && e.testAccuracy <= 1);
+        QVERIFY(e.trainLoss > 0 && std::isfinite(e.trainLoss));
+        QVERIFY(e.testLoss > 0 && std::isfinite(e.testLoss));
+        QVERIFY(e.epochSeconds > 0);
+        QVERIFY(e.samplesPerSecond > 0);
+    }
+
+    // Batches: 19 per epoch, numbered 1..19 within each epoch, for each model.
+    QCOMPARE(rec.batches.size(), std::size_t(3 * 2 * kBatchesPerEpoch));
+    for (std::size_t i = 0; i < rec.batches.size(); ++i) {
+        const kd::BatchMetrics& b = rec.batches[i];
+        QCOMPARE(b.role, roles[i / (2 * kBatchesPerEpoch)]);
+        QCOMPARE(b.epoch, int(i / kBatchesPerEpoch) % 2 + 1);
+        QCOMPARE(b.batch, int(i % kBatchesPerEpoch) + 1);
+        QCOMPARE(b.batchesPerEpoch, kBatchesPerEpoch);
+        QVERIFY(std::isfinite(b.loss));
+    }
+
+    // The results are those of the last epoch of each model.
+    QCOMPARE(r.teacher.testAccuracy, r.history[1].testAccuracy);
+    QCOMPARE(r.baseline.testAccuracy, r.history[3].testAccuracy);
+    QCOMPARE(r.student.testAccuracy, r.history[5].testAccuracy);
+    for (const kd::ModelResult* m : {&r.teacher, &r.baseline, &r.student}) {
+        QVERIFY(m->trained);
+        QCOMPARE(m->epochsTrained, 2);
+        QVERIFY(m->stats.params > 0);
+    }
+    QCOMPARE(r.teacher.spec, std::string("mlp:64"));
+    QCOMPARE(r.student.spec, std::string("mlp:32"));
+    QCOMPARE(qint64(r.student.stats.params), qint64(784 * 32 + 32 + 32 * 10 + 10));
+}
+
+void TestTrainer::learnedModelsBeatChance() {
+    kd::Trainer trainer;
+    const kd::ExperimentResult r = trainer.run(baseConfig());
+    // Chance is 0.1 on 10 balanced classes.
+    QVERIFY2(r.teacher.testAccuracy > 0.5, qPrintable(QString::number(r.teacher.testAccuracy)));
+    QVERIFY2(r.baseline.testAccuracy > 0.5, qPrintable(QString::number(r.baseline.testAccuracy)));
+    QVERIFY2(r.student.testAccuracy > 0.5, qPrintable(QString::number(r.student.testAccuracy)));
+    // Training lowers the loss.
+    QVERIFY(r.history[1].trainLoss < r.history[0].trainLoss);
+}
+
+void TestTrainer::sameSeedSameResults() {
+    kd::Trainer first, second;
+    const kd::ExperimentResult a = first.run(baseConfig());
+    const kd::ExperimentResult b = second.run(baseConfig());
+    const kd::ExperimentResult c = first.run(baseConfig()); // a second full run on the same Trainer
+    for (const kd::ExperimentResult* other : {&b, &c}) {
+        QCOMPARE(other->history.size(), a.history.size());
+        for (std::size_t i = 0; i < a.history.size(); ++i)
+            QVERIFY2(sameTrainingNumbers(a.history[i], other->history[i]),
+                     qPrintable(describe(a.history[i]) + "\n   vs " + describe(other->history[i])));
+        compareModelResults(a.teacher, other->teacher);
+        compareModelResults(a.baseline, other->baseline);
+        compareModelResults(a.student, other->student);
+    }
+}
+
+void TestTrainer::differentSeedDifferentResults() {
+    kd::ExperimentConfig config = baseConfig();
+    kd::Trainer trainer;
+    const kd::ExperimentResult a = trainer.run(config);
+    config.seed = 2;
+    const kd::ExperimentResult b = trainer.run(config);
+    QCOMPARE(b.history.size(), a.history.size());
+    for (std::size_t i = 0; i < a.history.size(); ++i)
+        QVERIFY2(a.history[i].trainLoss != b.history[i].trainLoss, qPrintable(describe(a.history[i])));
+    QVERIFY(a.teacher.initialWeightsHash != b.teacher.initialWeightsHash);
+    QVERIFY(a.student.initialWeightsHash != b.student.initialWeightsHash);
+}
+
+void TestTrainer::studentsStartFromIdenticalWeights() {
+    kd::ExperimentConfig config = baseConfig();
+    kd::Trainer trainer;
+    const kd::ExperimentResult a = trainer.run(config);
+    QVERIFY(a.baseline.initialWeightsHash != 0);
+    QCOMPARE(a.baseline.initialWeightsHash, a.student.initialWeightsHash);
+    // Both students train from the same weights but with different losses: they end up different.
+    QVERIFY(a.history[3].trainLoss != a.history[5].trainLoss);
+
+    config.seed = 7;
+    const kd::ExperimentResult b = trainer.run(config);
+    QCOMPARE(b.baseline.initialWeightsHash, b.student.initialWeightsHash);
+    QVERIFY(b.student.initialWeightsHash != a.student.initialWeightsHash);
+
+    // Changing the teacher does not change the students' initial weights (separate random streams).
+    config.teacher = "mlp:48";
+    const kd::ExperimentResult c = trainer.run(config);
+    QCOMPARE(c.student.initialWeightsHash, b.student.initialWeightsHash);
+}
+
+void TestTrainer::stopFromObserver_data() {
+    QTest::addColumn<kd::Role>("role");
+    QTest::addColumn<int>("epoch");
+    QTest::addColumn<int>("batch");
+    QTest::newRow("teacher, epoch 1, batch 3") << kd::Role::Teacher << 1 << 3;
+    QTest::newRow("teacher, last batch of epoch 1") << kd::Role::Teacher << 1 << kBatchesPerEpoch;
+    QTest::newRow("baseline, epoch 2, batch 5") << kd::Role::Baseline << 2 << 5;
+    QTest::newRow("student, epoch 1, batch 1") << kd::Role::Student << 1 << 1;
+    QTest::newRow("student, epoch 2, batch 10") << kd::Role::Student << 2 << 10;
+}
+
+void TestTrainer::stopFromObserver() {
+    QFETCH(kd::Role, role);
+    QFETCH(int, epoch);
+    QFETCH(int, batch);
+    kd::Trainer trainer;
+    Recorder rec;
+    int stopIndex = -1;
+    rec.onBatch = [&](const kd::BatchMetrics& m) {
+        if (stopIndex < 0 && m.role == role && m.epoch == epoch && m.batch == batch) {
+            stopIndex = int(rec.batches.size()) - 1;
+            trainer.requestStop();
+        }
+    };
+    trainer.setObserver(&rec);
+    const kd::ExperimentResult r = trainer.run(baseConfig());
+    QVERIFY(stopIndex >= 0);
+    QVERIFY(r.stopped);
+    QCOMPARE(int(rec.batches.size()), stopIndex + 1); // no batchFinished after the one that asked to stop
+    QCOMPARE(rec.phases.back(), kd::Phase::Done);
+    // The models after the stopped one never started; the stopped one is not marked trained.
+    const int stoppedAt = int(role);
+    const kd::ModelResult* models[] = {&r.teacher, &r.baseline, &r.student};
+    for (int i = 0; i < 3; ++i)
+        QCOMPARE(models[i]->trained, i < stoppedAt);
+    for (const kd::EpochMetrics& e : r.history)
+        QVERIFY(int(e.role) <= stoppedAt);
+}
+
+void TestTrainer::runAfterStopCompletes() {
+    kd::Trainer trainer;
+    Recorder rec;
+    rec.onBatch = [&](const kd::BatchMetrics& m) {
+        if (m.batch == 2)
+            trainer.requestStop();
+    };
+    trainer.setObserver(&rec);
+    QVERIFY(trainer.run(baseConfig()).stopped);
+    rec.onBatch = nullptr;
+    rec.batches.clear();
+    const kd::ExperimentResult r = trainer.run(baseConfig());
+    QVERIFY(!r.stopped);
+    QCOMPARE(int(rec.batches.size()), 3 * 2 * kBatchesPerEpoch);
+    QVERIFY(r.student.trained);
+}
+
+void TestTrainer::temperatureAndAlphaChangeMidRun_data() {
+    QTest::addColumn<int>("epoch");
+    QTest::addColumn<int>("batch");
+    QTest::newRow("epoch 1, batch 5") << 1 << 5;
+    QTest::newRow("last batch of epoch 1") << 1 << kBatchesPerEpoch;
+    QTest::newRow("epoch 2, batch 1") << 2 << 1;
+}
+
+void TestTrainer::temperatureAndAlphaChangeMidRun() {
+    QFETCH(int, epoch);
+    QFETCH(int, batch);
+    const double oldT = 4.0, oldAlpha = 0.7, newT = 9.0, newAlpha = 0.2;
+    kd::Trainer trainer;
+    Recorder rec;
+    rec.onBatch = [&](const kd::BatchMetrics& m) {
+        if (m.role == kd::Role::Student && m.epoch == epoch && m.batch == batch) {
+            trainer.setTemperature(newT);
+            trainer.setAlpha(newAlpha);
+        }
+    };
+    trainer.setObserver(&rec);
+    kd::ExperimentConfig config = baseConfig();
+    config.temperature = oldT;
+    config.alpha = oldAlpha;
+    const kd::ExperimentResult r = trainer.run(config);
+    QVERIFY(!r.stopped);
+
+    int before = 0, after = 0;
+    for (const kd::BatchMetrics& m : rec.batches) {
+        if (m.role != kd::Role::Student)
+            continue;
+        const bool changed = m.epoch > epoch || (m.epoch == epoch && m.batch > batch);
+        const QString where = QString("student epoch %1 batch %2").arg(m.epoch).arg(m.batch);
+        QVERIFY2(m.temperature == (changed ? newT : oldT),
+                 qPrintable(where + ": T " + QString::number(m.temperature)));
+        QVERIFY2(m.alpha == (changed ? newAlpha : oldAlpha),
+                 qPrintable(where + ": alpha " + QString::number(m.alpha)));
+        // The reported values are the ones the loss used.
+        QVERIFY2(std::abs(m.loss - (m.alpha * m.soft + (1 - m.alpha) * m.hard)) <=
+                     1e-5 * std::max(1.0, m.loss),
+                 qPrintable(where));
+        ++(changed ? after : before);
+    }
+    QCOMPARE(before, (epoch - 1) * kBatchesPerEpoch + batch);
+    QCOMPARE(after, 2 * kBatchesPerEpoch - before);
+    // The student's last epoch ends with the new values.
+    QCOMPARE(r.history.back().role, kd::Role::Student);
+    QCOMPARE(r.history.back().temperature, newT);
+    QCOMPARE(r.history.back().alpha, newAlpha);
+
+    // The next run starts again from the configured values.
+    rec.onBatch = nullptr;
+    rec.batches.clear();
+    trainer.run(config);
+    for (const kd::BatchMetrics& m : rec.batches) {
+        QCOMPARE(m.temperature, oldT);
+        QCOMPARE(m.alpha, oldAlpha);
+    }
+}
+
+void TestTrainer::pauseAndResumeFromAnotherThread() {
+    constexpr int pauseMs = 250;
+    kd::Trainer trainer;
+    Recorder rec;
+    std::thread resumer;
+    int pausedIndex = -1;
+    QElapsedTimer pauseTimer;
+    qint64 pausedForMs = 0;
+    rec.onBatch = [&](const kd::BatchMetrics& m) {
+        if (pausedIndex < 0 && m.role == kd::Role::Student && m.epoch == 1 && m.batch == 3) {
+            pausedIndex = int(rec.batches.size()) - 1;
+            trainer.setPaused(true);
+            pauseTimer.start();
+            resumer = std::thread([&] {
+                std::this_thread::sleep_for(std::chrono::milliseconds(pauseMs));
+                pausedForMs = pauseTimer.elapsed();
+                trainer.setPaused(false);
+            });
+        }
+    };
+    trainer.setObserver(&rec);
+    const kd::ExperimentResult r = trainer.run(baseConfig());
+    if (resumer.joinable())
+        resumer.join();
+    QVERIFY(pausedIndex >= 0);
+    QVERIFY(!r.stopped);
+    QCOMPARE(int(rec.batches.size()), 3 * 2 * kBatchesPerEpoch); // every batch ran
+    QCOMPARE(r.history.size(), std::size_t(6));
+    QVERIFY(r.student.trained);
+
+    // The trainer really waited: the next batch came only after the resume.
+    const qint64 gapMs =
+        rec.batchTimes[std::size_t(pausedIndex)].msecsTo(rec.batchTimes[std::size_t(pausedIndex) + 1]);
+    QVERIFY2(gapMs >= pauseMs - 20, qPrintable(QString("next batch after %1 ms").arg(gapMs)));
+
+    // ... and the pause is not counted as training time: the paused epoch is not ~pauseMs longer than the
+    // other.
+    const kd::EpochMetrics& pausedEpoch = r.history[4];
+    const kd::EpochMetrics& otherEpoch = r.history[5];
+    QCOMPARE(pausedEpoch.role, kd::Role::Student);
+    QCOMPARE(pausedEpoch.epoch, 1);
+    QVERIFY2(pausedEpoch.epochSeconds < otherEpoch.epochSeconds + pausedForMs / 2000.0,
+             qPrintable(QString("paused epoch %1 s, other epoch %2 s, paused for %3 ms")
+                            .arg(pausedEpoch.epochSeconds)
+                            .arg(otherEpoch.epochSeconds)
+                            .arg(pausedForMs)));
+    QVERIFY(pausedEpoch.samplesPerSecond > kTrain / (pausedForMs / 1000.0 + otherEpoch.epochSeconds));
+    QVERIFY(r.student.secondsPerEpoch < otherEpoch.epochSeconds + pausedForMs / 3000.0);
+}
+
+void TestTrainer::stopWhilePaused() {
+    kd::Trainer trainer;
+    Recorder rec;
+    std::thread stopper;
+    int pausedIndex = -1;
+    rec.onBatch = [&](const kd::BatchMetrics& m) {
+        if (pausedIndex < 0 && m.role == kd::Role::Teacher && m.batch == 2) {
+            pausedIndex = int(rec.batches.size()) - 1;
+            trainer.setPaused(true);
+            stopper = std::thread([&] {
+                std::this_thread::sleep_for(std::chrono::milliseconds(100));
+                trainer.requestStop();
+            });
+        }
+    };
+    trainer.setObserver(&rec);
+    const kd::ExperimentResult r = trainer.run(baseConfig());
+    if (stopper.joinable())
+        stopper.join();
+    trainer.setPaused(false);
+    QVERIFY(r.stopped);
+    QCOMPARE(int(rec.batches.size()), pausedIndex + 1);
+}
+
+void TestTrainer::softAndHardOnlyForDistilledStudent() {
+    kd::Trainer trainer;
+    Recorder rec;
+    trainer.setObserver(&rec);
+    const kd::ExperimentConfig config = baseConfig();
+    const kd::ExperimentResult r = trainer.run(config);
+    for (const kd::BatchMetrics& m : rec.batches) {
+        const QString where =
+            QString("%1 epoch %2 batch %3").arg(kd::roleName(m.role)).arg(m.epoch).arg(m.batch);
+        if (m.role == kd::Role::Student) {
+            QVERIFY2(m.soft > 0 && m.hard > 0, qPrintable(where));
+            QVERIFY2(std::abs(m.loss - (config.alpha * m.soft + (1 - config.alpha) * m.hard)) <=
+                         1e-5 * m.loss,
+                     qPrintable(where));
+        } else {
+            QVERIFY2(m.soft == 0, qPrintable(where));
+            QVERIFY2(m.hard == m.loss, qPrintable(where));
+        }
+    }
+    for (const kd::EpochMetrics& e : r.history) {
+        if (e.role == kd::Role::Student) {
+            QVERIFY(e.trainSoft > 0);
+            QVERIFY(e.trainHard > 0);
+            QVERIFY(std::abs(e.trainLoss - (config.alpha * e.trainSoft + (1 - config.alpha) * e.trainHard)) <=
+                    1e-5 * e.trainLoss);
+        } else {
+            QCOMPARE(e.trainSoft, 0.0);
+            QCOMPARE(e.trainHard, e.trainLoss);
+        }
+    }
+}
+
+void TestTrainer::reuseTeacherSkipsTeacherTraining() {
+    kd::Trainer trainer;
+    Recorder rec;
+    trainer.setObserver(&rec);
+    const kd::ExperimentResult first = trainer.run(baseConfig());
+    QVERIFY(first.teacher.trained);
+    rec.batches.clear();
+    const kd::ExperimentResult second = trainer.run(baseConfig(), /*reuseTeacher=*/true);
+    QVERIFY(!second.stopped);
+    QCOMPARE(rec.batchCount(kd::Role::Teacher), 0);
+    QCOMPARE(rec.batchCount(kd::Role::Baseline), 2 * kBatchesPerEpoch);
+    QCOMPARE(rec.batchCount(kd::Role::Student), 2 * kBatchesPerEpoch);
+    for (const kd::EpochMetrics& e : second.history)
+        QVERIFY(e.role != kd::Role::Teacher);
+    QVERIFY(!second.teacher.trained);
+    QCOMPARE(second.teacher.spec, first.teacher.spec);
+    QCOMPARE(second.teacher.testAccuracy, first.teacher.testAccuracy);
+    QCOMPARE(second.teacher.testLoss, first.teacher.testLoss);
+    // Same teacher, same seed: the students are the same as in the first run.
+    compareModelResults(second.baseline, first.baseline);
+    compareModelResults(second.student, first.student);
+}
+
+void TestTrainer::reuseTeacherRetrainsWhenTeacherChanges() {
+    kd::Trainer trainer;
+    Recorder rec;
+    trainer.setObserver(&rec);
+    kd::ExperimentConfig config = baseConfig();
+    trainer.run(config);
+    config.teacher = "mlp:48"; // the kept teacher is not this one
+    rec.batches.clear();
+    const kd::ExperimentResult r = trainer.run(config, /*reuseTeacher=*/true);
+    QCOMPARE(rec.batchCount(kd::Role::Teacher), 2 * kBatchesPerEpoch);
+    QVERIFY(r.teacher.trained);
+    QCOMPARE(r.teacher.spec, std::string("mlp:48"));
+}
+
+void TestTrainer::checkpointRoundTrip() {
+    QTemporaryDir tmp;
+    QVERIFY(tmp.isValid());
+    const QString teacherPath = tmp.filePath("teacher.pt");
+    const QString studentPath = tmp.filePath("student.pt");
+    kd::ExperimentConfig config = baseConfig();
+    config.teacher = "mlp:64+dropout=0.2";
+    kd::ExperimentResult first;
+    float mean = 0, stddev = 0;
+    {
+        kd::Trainer trainer;
+        first = trainer.run(config);
+        mean = trainer.dataset()->mean;
+        stddev = trainer.dataset()->stddev;
+        trainer.saveCheckpoint(kd::Role::Teacher, teacherPath.toStdString());
+        trainer.saveCheckpoint(kd::Role::Baseline, tmp.filePath("baseline.pt").toStdString());
+        trainer.saveCheckpoint(kd::Role::Student, studentPath.toStdString());
+    }
+    const kd::CheckpointInfo info = kd::readCheckpointInfo(teacherPath.toStdString());
+    QCOMPARE(info.spec, std::string("mlp:64+dropout=0.2"));
+    QCOMPARE(info.input.channels, 1);
+    QCOMPARE(info.input.height, 28);
+    QCOMPARE(info.input.width, 28);
+    QCOMPARE(info.input.classes, 10);
+    QCOMPARE(info.mean, mean);
+    QCOMPARE(info.stddev, stddev);
+    QCOMPARE(kd::readCheckpointInfo(studentPath.toStdString()).spec, std::string("mlp:32"));
+    QCOMPARE(kd::readCheckpointInfo(tmp.filePath("baseline.pt").toStdString()).spec, std::string("mlp:32"));
+
+    // A fresh Trainer loads the teacher instead of training it, and it is the same teacher.
+    kd::Trainer trainer;
+    Recorder rec;
+    trainer.setObserver(&rec);
+    config.teacher = "ignored-with-a-checkpoint";
+    config.teacherCheckpoint = teacherPath.toStdString();
+    const kd::ExperimentResult loaded = trainer.run(config);
+    QVERIFY(!loaded.stopped);
+    QCOMPARE(rec.batchCount(kd::Role::Teacher), 0);
+    QVERIFY(!loaded.teacher.trained);
+    QVERIFY(trainer.hasTeacher());
+    QCOMPARE(loaded.teacher.spec, std::string("mlp:64+dropout=0.2"));
+    QCOMPARE(loaded.teacher.stats.params, first.teacher.stats.params);
+    QCOMPARE(loaded.teacher.testAccuracy, first.teacher.testAccuracy);
+    QVERIFY(std::abs(loaded.teacher.testLoss - first.teacher.testLoss) <= 1e-6 * first.teacher.testLoss);
+    // Distilled from the same teacher, with the same seed: the same student.
+    QCOMPARE(loaded.student.testAccuracy, first.student.testAccuracy);
+    QCOMPARE(loaded.student.initialWeightsHash, first.student.initialWeightsHash);
+}
+
+void TestTrainer::saveCheckpointWithoutModel() {
+    QTemporaryDir tmp;
+    QVERIFY(tmp.isValid());
+    const QString path = tmp.filePath("teacher.pt");
+    kd::Trainer trainer;
+    QString msg;
+    KD_EXPECT_ERROR(msg, trainer.saveCheckpoint(kd::Role::Teacher, path.toStdString()));
+    QVERIFY2(msg.contains(path), qPrintable(msg));
+    QVERIFY(!QFile::exists(path));
+
+    // Stopped during the baseline: the teacher can be saved, the students cannot.
+    Recorder rec;
+    rec.onBatch = [&](const kd::BatchMetrics& m) {
+        if (m.role == kd::Role::Baseline && m.batch == 2)
+            trainer.requestStop();
+    };
+    trainer.setObserver(&rec);
+    QVERIFY(trainer.run(baseConfig()).stopped);
+    trainer.saveCheckpoint(kd::Role::Teacher, path.toStdString());
+    QCOMPARE(kd::readCheckpointInfo(path.toStdString()).spec, std::string("mlp:64"));
+    const QString studentPath = tmp.filePath("student.pt");
+    KD_EXPECT_ERROR(msg, trainer.saveCheckpoint(kd::Role::Student, studentPath.toStdString()));
+    QVERIFY2(msg.contains(studentPath), qPrintable(msg));
+}
+
+void TestTrainer::badTeacherCheckpoint_data() {
+    QTest::addColumn<QString>("kind");
+    QTest::newRow("garbage bytes") << "garbage";
+    QTest::newRow("empty file") << "empty";
+    QTest::newRow("truncated checkpoint") << "truncated";
+    QTest::newRow("missing file") << "missing";
+    QTest::newRow("a folder") << "folder";
+}
+
+void TestTrainer::badTeacherCheckpoint() {
+    QFETCH(QString, kind);
+    QTemporaryDir tmp;
+    QVERIFY(tmp.isValid());
+    const QString path = tmp.filePath("teacher.pt");
+    if (kind == "garbage") {
+        QByteArray bytes;
+        for (int i = 0; i < 5000; ++i)
+            bytes.append(char((i * 131 + 7) % 256));
+        QVERIFY(testdata::writeFile(path, "PK\x03\x04 not really a zip " + bytes));
+    } else if (kind == "empty") {
+        QVERIFY(testdata::writeFile(path, QByteArray()));
+    } else if (kind == "truncated") {
+        kd::Trainer trainer;
+        trainer.run(baseConfig());
+        const QString full = tmp.filePath("full.pt");
+        trainer.saveCheckpoint(kd::Role::Teacher, full.toStdString());
+        QFile f(full);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        QVERIFY(testdata::writeFile(path, f.readAll().left(int(f.size() / 2))));
+    } else if (kind == "folder") {
+        QVERIFY(QDir().mkpath(path));
+    }
+
+    QString msg;
+    KD_EXPECT_ERROR(msg, kd::readCheckpointInfo(path.toStdString()));
+    QVERIFY2(msg.contains(path), qPrintable(msg));
+
+    kd::ExperimentConfig config = baseConfig();
+    config.teacherCheckpoint = path.toStdString();
+    kd::Trainer trainer;
+    KD_EXPECT_ERROR(msg, trainer.run(config));
+    QVERIFY2(msg.contains(path), qPrintable(msg));
+    QVERIFY(!trainer.hasTeacher());
+}
+
+void TestTrainer::checkpointForOtherClassCount() {
+    QTemporaryDir tmp;
+    QVERIFY(tmp.isValid());
+    const QString path = tmp.filePath("five.pt");
+    kd::ExperimentConfig config = baseConfig();
+    config.dataset = "idx:" + m_fiveClasses.toStdString();
+    config.epochs = 0;
+    config.teacherEpochs = 1;
+    {
+        kd::Trainer trainer;
+        trainer.run(config);
+        QCOMPARE(trainer.dataset()->numClasses(), 5);
+        trainer.saveCheckpoint(kd::Role::Teacher, path.toStdString());
+    }
+    QCOMPARE(kd::readCheckpointInfo(path.toStdString()).input.classes, 5);
+    config = baseConfig(); // 10 classes
+    config.teacherCheckpoint = path.toStdString();
+    kd::Trainer trainer;
+    QString msg;
+    KD_EXPECT_ERROR(msg, trainer.run(config));
+    QVERIFY2(msg.contains(path), qPrintable(msg));
+    QVERIFY2(msg.contains("classes"), qPrintable(msg));
+}
+
+void TestTrainer::failedRunKeepsTeacher_data() {
+    QTest::addColumn<QString>("failure");
+    QTest::newRow("dataset folder missing") << "missing-dataset";
+    QTest::newRow("invalid config") << "bad-config";
+    QTest::newRow("garbage teacher checkpoint") << "garbage-checkpoint";
+    QTest::newRow("garbage teacher checkpoint, other train limit") << "garbage-checkpoint-other-limit";
+}
+
+void TestTrainer::failedRunKeepsTeacher() {
+    QFETCH(QString, failure);
+    QTemporaryDir tmp;
+    QVERIFY(tmp.isValid());
+    kd::Trainer trainer;
+    Recorder rec;
+    trainer.setObserver(&rec);
+    const kd::ExperimentConfig good = baseConfig();
+    const kd::ExperimentResult first = trainer.run(good);
+    QVERIFY(trainer.hasTeacher());
+
+    kd::ExperimentConfig bad = good;
+    QString offending;
+    if (failure == "missing-dataset") {
+        offending = tmp.filePath("no-such-folder");
+        bad.dataset = "idx:" + offending.toStdString();
+    } else if (failure == "bad-config") {
+        bad.alpha = 2;
+        offending = "alpha";
+    } else {
+        offending = tmp.filePath("garbage.pt");
+        QVERIFY(testdata::writeFile(offending, "not a checkpoint"));
+        bad.teacherCheckpoint = offending.toStdString();
+        if (failure == "garbage-checkpoint-other-limit")
+            bad.trainLimit = 300;
+    }
+    QString msg;
+    KD_EXPECT_ERROR(msg, trainer.run(bad));
+    QVERIFY2(msg.contains(offending), qPrintable(msg));
+
+    // "A failed run leaves the previous teacher intact": still there, and still reusable as it was.
+    QVERIFY2(trainer.hasTeacher(), qPrintable("the failed run dropped the trained teacher (" + msg + ")"));
+    rec.batches.clear();
+    const kd::ExperimentResult again = trainer.run(good, /*reuseTeacher=*/true);
+    QCOMPARE(rec.batchCount(kd::Role::Teacher), 0);
+    QCOMPARE(again.teacher.testAccuracy, first.teacher.testAccuracy);
+    compareModelResults(again.student, first.student);
+}
+
+QTEST_GUILESS_MAIN(TestTrainer)
+#include "tst_trainer.moc"
