@@ -76,7 +76,8 @@ public:
 
     void phaseStarted(kd::Phase phase, const std::string& description) override {
         endBar();
-        if (phase != kd::Phase::Done)
+        // Loading is quick, and a failed load should print only its "error:" line.
+        if (phase != kd::Phase::Done && phase != kd::Phase::Loading)
             std::fprintf(stderr, "[%s] %s\n", kd::phaseName(phase), description.c_str());
     }
 
@@ -255,10 +256,11 @@ int main(int argc, char** argv) {
             printUsage(stdout);
             return 0;
         }
-        std::fprintf(stderr, "error: %s\n",
-                     command.empty() ? "missing command (expected: run, help)"
-                                     : ("unknown command '" + command + "' (expected: run, help)").c_str());
-        printUsage(stderr);
+        std::fprintf(
+            stderr, "error: %s\n",
+            command.empty()
+                ? "missing command (expected run or help; see kdlab-cli help)"
+                : ("unknown command '" + command + "' (expected run or help; see kdlab-cli help)").c_str());
         return 2;
     } catch (const kd::Error& e) {
         std::fprintf(stderr, "error: %s\n", e.what());

@@ -147,10 +147,18 @@ void setConfigValue(ExperimentConfig& config, const std::string& key, const std:
         if (field->type == Type::Integer) {
             if (text.find_first_of(".eE") != std::string::npos)
                 throw Error(where + ": expected a whole number, got '" + text + "'");
-            const long long v = std::strtoll(text.c_str(), &end, 10);
+            // Unsigned parsing for non-negative text, so a 64-bit seed from summary.json passes back as a
+            // flag.
+            const bool negative = text.find('-') != std::string::npos;
+            if (negative) {
+                const long long v = std::strtoll(text.c_str(), &end, 10);
+                value = v;
+            } else {
+                const unsigned long long v = std::strtoull(text.c_str(), &end, 10);
+                value = v;
+            }
             if (end != text.c_str() + text.size() || errno == ERANGE)
                 throw Error(where + ": expected a whole number, got '" + text + "'");
-            value = v;
         } else {
             const double v = std::strtod(text.c_str(), &end);
             if (end != text.c_str() + text.size() || errno == ERANGE || !std::isfinite(v))
@@ -210,9 +218,16 @@ void validateConfig(const ExperimentConfig& c) {
         bad("train_limit", "must be >= 0 (0 means the whole set)");
     if (c.testLimit < 0)
         bad("test_limit", "must be >= 0 (0 means the whole set)");
+    auto checkSpec = [](const char* key, const std::string& spec) {
+        try {
+            parseModelSpec(spec);
+        } catch (const Error& e) {
+            throw Error(std::string("config: ") + key + ": " + e.what());
+        }
+    };
     if (c.teacherCheckpoint.empty())
-        parseModelSpec(c.teacher);
-    parseModelSpec(c.student);
+        checkSpec("teacher", c.teacher);
+    checkSpec("student", c.student);
     if (!(c.temperature >= 0.05 && c.temperature <= 1000))
         bad("temperature", "must be > 0 (range 0.05..1000), got " + std::to_string(c.temperature));
     if (!(c.alpha >= 0 && c.alpha <= 1))

@@ -135,18 +135,31 @@ struct Trainer::Impl {
     std::mutex pauseMutex;
     std::condition_variable pauseChanged;
 
-    // Loaded once per (dataset, limits, device) and kept across runs.
-    std::string datasetKey;
-    std::shared_ptr<Dataset> dataset;
-    torch::Tensor trainX, trainY, testX, testY;
-    torch::Device device{torch::kCPU};
-    InputShape input;
-
-    // The trained teacher and its cached logits on the training set, kept for "reuse teacher".
-    std::string teacherKey;
-    KdNet teacher{nullptr};
-    torch::Tensor teacherLogits;
-    ModelResult teacherResult;
+    // What a run may replace; a failed run puts the previous state back (see run()).
+    struct Kept {
+        // Loaded once per (dataset, limits, device) and kept across runs.
+        std::string datasetKey;
+        std::shared_ptr<Dataset> dataset;
+        torch::Tensor trainX, trainY, testX, testY;
+        torch::Device device{torch::kCPU};
+        InputShape input;
+        // The trained teacher and its cached logits on the training set, kept for "reuse teacher".
+        std::string teacherKey;
+        KdNet teacher{nullptr};
+        torch::Tensor teacherLogits;
+        ModelResult teacherResult;
+    };
+    Kept kept;
+    // Shorthands into `kept`, so the training code reads naturally.
+    std::string& datasetKey = kept.datasetKey;
+    std::shared_ptr<Dataset>& dataset = kept.dataset;
+    torch::Tensor &trainX = kept.trainX, &trainY = kept.trainY, &testX = kept.testX, &testY = kept.testY;
+    torch::Device& device = kept.device;
+    InputShape& input = kept.input;
+    std::string& teacherKey = kept.teacherKey;
+    KdNet& teacher = kept.teacher;
+    torch::Tensor& teacherLogits = kept.teacherLogits;
+    ModelResult& teacherResult = kept.teacherResult;
 
     // The last run's students (for checkpoints).
     KdNet baseline{nullptr};
@@ -358,6 +371,7 @@ ExperimentResult Trainer::run(const ExperimentConfig& config, bool reuseTeacher)
 
     ExperimentResult result;
     d->result = &result;
+    const Impl::Kept previous = d->kept; // handles only: tensors and modules are shared, not copied
     try {
         d->loadData(config);
         result.device = d->device.is_cuda() ? "cuda" : "cpu";
@@ -429,9 +443,11 @@ ExperimentResult Trainer::run(const ExperimentConfig& config, bool reuseTeacher)
         }
     } catch (const c10::Error& e) {
         d->result = nullptr;
+        d->kept = previous;
         throw Error(std::string("training failed: ") + e.what_without_backtrace());
     } catch (...) {
         d->result = nullptr;
+        d->kept = previous;
         throw;
     }
     d->result = nullptr;
