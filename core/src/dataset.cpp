@@ -30,6 +30,19 @@ std::uint32_t readBigEndian32(const std::vector<std::uint8_t>& bytes, std::size_
            (std::uint32_t(bytes[offset + 2]) << 8) | std::uint32_t(bytes[offset + 3]);
 }
 
+void checkIdxHeader(const std::vector<std::uint8_t>& bytes, const std::string& path, std::size_t headerBytes,
+                    std::uint32_t magic, const char* kind) {
+    if (bytes.size() < headerBytes)
+        throw Error(path + ": truncated header (" + std::to_string(bytes.size()) + " bytes, an " + kind +
+                    " file needs " + std::to_string(headerBytes) + ")");
+    const std::uint32_t found = readBigEndian32(bytes, 0);
+    if (found != magic) {
+        char text[80];
+        std::snprintf(text, sizeof text, "wrong magic number 0x%08x, expected 0x%08x", found, magic);
+        throw Error(path + ": " + text + " (" + kind + ")");
+    }
+}
+
 // Raw or gzip: both spellings a downloaded MNIST-format folder may hold.
 std::string findIdxFile(const std::string& dir, const std::string& base) {
     for (const std::string& candidate : {dir + "/" + base, dir + "/" + base + ".gz"}) {
@@ -215,16 +228,8 @@ ImageSet readIdxPair(const std::string& imagesPath, const std::string& labelsPat
     const std::vector<std::uint8_t> images = readMaybeGzipFile(imagesPath);
     const std::vector<std::uint8_t> labels = readMaybeGzipFile(labelsPath);
 
-    if (images.size() < 16)
-        throw Error(imagesPath + ": truncated header (" + std::to_string(images.size()) +
-                    " bytes, an IDX image file needs 16)");
-    const std::uint32_t imageMagic = readBigEndian32(images, 0);
-    if (imageMagic != 0x00000803)
-        throw Error(imagesPath + ": wrong magic number 0x" + [&] {
-            char buf[16];
-            std::snprintf(buf, sizeof buf, "%08x", imageMagic);
-            return std::string(buf);
-        }() + ", expected 0x00000803 (IDX unsigned-byte images, 3 dimensions)");
+    checkIdxHeader(images, imagesPath, /*headerBytes=*/16, /*magic=*/0x00000803,
+                   "IDX unsigned-byte images, 3 dimensions");
     const std::uint64_t count = readBigEndian32(images, 4);
     const std::uint64_t rows = readBigEndian32(images, 8);
     const std::uint64_t cols = readBigEndian32(images, 12);
@@ -237,16 +242,8 @@ ImageSet readIdxPair(const std::string& imagesPath, const std::string& labelsPat
                     std::to_string(rows) + "x" + std::to_string(cols) + " (" + std::to_string(expected) +
                     " bytes) but the file has " + std::to_string(images.size()) + " bytes");
 
-    if (labels.size() < 8)
-        throw Error(labelsPath + ": truncated header (" + std::to_string(labels.size()) +
-                    " bytes, an IDX label file needs 8)");
-    const std::uint32_t labelMagic = readBigEndian32(labels, 0);
-    if (labelMagic != 0x00000801)
-        throw Error(labelsPath + ": wrong magic number 0x" + [&] {
-            char buf[16];
-            std::snprintf(buf, sizeof buf, "%08x", labelMagic);
-            return std::string(buf);
-        }() + ", expected 0x00000801 (IDX unsigned-byte labels, 1 dimension)");
+    checkIdxHeader(labels, labelsPath, /*headerBytes=*/8, /*magic=*/0x00000801,
+                   "IDX unsigned-byte labels, 1 dimension");
     const std::uint64_t labelCount = readBigEndian32(labels, 4);
     if (labels.size() < 8 + labelCount)
         throw Error(labelsPath + ": truncated: header says " + std::to_string(labelCount) +
