@@ -221,6 +221,7 @@ int runCommand(int argc, char** argv) {
     kd::validateConfig(config);
     if (config.out.empty())
         config.out = defaultOutDir();
+    const bool outExisted = ::access(config.out.c_str(), F_OK) == 0;
     kd::ensureWritableDirectory(config.out); // before training, so no work is lost to a bad path
 
     kd::Trainer trainer;
@@ -229,7 +230,14 @@ int runCommand(int argc, char** argv) {
     std::signal(SIGINT, onInterrupt);
     std::signal(SIGTERM, onInterrupt);
 
-    const kd::ExperimentResult result = trainer.run(config);
+    kd::ExperimentResult result;
+    try {
+        result = trainer.run(config);
+    } catch (const kd::Error&) {
+        if (!outExisted)
+            ::rmdir(config.out.c_str()); // only if still empty: leave no litter from a run that never started
+        throw;
+    }
 
     kd::writeTextFile(config.out + "/summary.json", kd::summaryJson(config, result));
     kd::writeTextFile(config.out + "/metrics.csv", kd::metricsCsv(result));

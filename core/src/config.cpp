@@ -229,9 +229,9 @@ void validateConfig(const ExperimentConfig& c) {
         checkSpec("teacher", c.teacher);
     checkSpec("student", c.student);
     if (!(c.temperature >= 0.05 && c.temperature <= 1000))
-        bad("temperature", "must be > 0 (range 0.05..1000), got " + std::to_string(c.temperature));
+        bad("temperature", "must be > 0 (range 0.05..1000), got " + json(c.temperature).dump());
     if (!(c.alpha >= 0 && c.alpha <= 1))
-        bad("alpha", "must be in [0, 1], got " + std::to_string(c.alpha));
+        bad("alpha", "must be in [0, 1], got " + json(c.alpha).dump());
     if (c.epochs < 0)
         bad("epochs", "must be >= 0");
     if (c.teacherEpochs < 0)
