@@ -9,6 +9,9 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <mutex>
 #include <random>
 
@@ -66,7 +69,22 @@ std::unique_ptr<torch::optim::Optimizer> makeOptimizer(KdNet& net, const Experim
                                                 torch::optim::AdamOptions(c.lr).weight_decay(c.weightDecay));
 }
 
-constexpr std::int64_t kEvalChunk = 1000;
+// Evaluation chunk: im2col buffers of a conv layer grow with the batch; past glibc's largest mmap threshold
+// (32 MiB) each forward maps and unmaps fresh pages. Measured for cnn:32,64 eval on 2 cores: chunks of 1000
+// ran at ~400 images/s, chunks of 128 at ~2,400.
+constexpr std::int64_t kEvalChunk = 128;
+
+// glibc returns freed large blocks to the OS (mmap threshold, heap trimming), so every batch's tensors come
+// back as freshly zeroed pages: measured up to 3x slower conv forwards. Keep them in the heap instead.
+void tuneAllocator() {
+#ifdef __GLIBC__
+    static std::once_flag once;
+    std::call_once(once, [] {
+        mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+        mallopt(M_TRIM_THRESHOLD, 1024 * 1024 * 1024);
+    });
+#endif
+}
 
 // Logits for all of x, in chunks, in eval mode, without autograd.
 torch::Tensor predictAll(KdNet& net, const torch::Tensor& x) {
@@ -321,7 +339,9 @@ struct Trainer::Impl {
 };
 
 Trainer::Trainer()
-    : d(std::make_unique<Impl>()) {}
+    : d(std::make_unique<Impl>()) {
+    tuneAllocator();
+}
 Trainer::~Trainer() = default;
 
 void Trainer::setObserver(TrainingObserver* observer) {
