@@ -5,6 +5,7 @@
 
 #include "testutil.h"
 
+#include <QDir>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QSet>
@@ -115,6 +116,8 @@ private slots:
     void configToJson_roundTrip();
     void gapRecovered_data();
     void gapRecovered();
+    void presetsAreValid_data();
+    void presetsAreValid();
 };
 
 void TestConfig::configFromJson_readsEveryKey() {
@@ -448,6 +451,26 @@ void TestConfig::gapRecovered() {
     QCOMPARE(gap.has_value(), hasValue);
     if (hasValue)
         QVERIFY2(std::abs(*gap - expected) < 1e-9, qPrintable(QString::number(*gap)));
+}
+
+// Every shipped preset loads and validates (a typo in one would fail in front of a class).
+void TestConfig::presetsAreValid_data() {
+    QTest::addColumn<QString>("path");
+    const QDir dir(QStringLiteral(KDLAB_PRESETS_DIR));
+    const QStringList files = dir.entryList({QStringLiteral("*.json")}, QDir::Files);
+    QVERIFY2(!files.isEmpty(), qPrintable("no presets in " + dir.path()));
+    for (const QString& f : files)
+        QTest::newRow(qPrintable(f)) << dir.filePath(f);
+}
+
+void TestConfig::presetsAreValid() {
+    QFETCH(QString, path);
+    try {
+        const kd::ExperimentConfig config = kd::configFromFile(path.toStdString());
+        kd::validateConfig(config);
+    } catch (const kd::Error& e) {
+        QFAIL(e.what());
+    }
 }
 
 QTEST_GUILESS_MAIN(TestConfig)
