@@ -326,6 +326,18 @@ struct Trainer::Impl {
         return true;
     }
 
+    // A complete teacher: cache its logits on the training set and keep it for later runs.
+    void adoptTeacher(KdNet& net, const ModelResult& mr, const std::string& key, ExperimentResult& out) {
+        phase(Phase::TeacherLogits, "computing teacher logits");
+        const auto t0 = Clock::now();
+        teacherLogits = predictAll(net, trainX);
+        out.teacherLogitsSeconds = secondsSince(t0);
+        teacher = net;
+        teacherResult = mr;
+        teacherKey = key;
+        out.teacher = mr;
+    }
+
     KdNet buildNet(const std::string& specText, std::uint64_t seed, Stream stream, ModelResult& mr) {
         const ModelSpec spec = parseModelSpec(specText);
         torch::manual_seed(streamSeed(seed, stream));
@@ -420,15 +432,7 @@ ExperimentResult Trainer::run(const ExperimentConfig& config, bool reuseTeacher)
             mr.spec = info.spec;
             mr.stats = modelStats(net->spec(), d->input);
             d->evaluate(net, mr.testLoss, mr.testAccuracy);
-            d->phase(Phase::TeacherLogits, "computing teacher logits");
-            const auto t0 = Clock::now();
-            torch::Tensor logits = predictAll(net, d->trainX);
-            result.teacherLogitsSeconds = secondsSince(t0);
-            d->teacher = net;
-            d->teacherLogits = logits;
-            d->teacherResult = mr;
-            d->teacherKey = teacherKey;
-            result.teacher = mr;
+            d->adoptTeacher(net, mr, teacherKey, result);
         } else {
             d->phase(Phase::Teacher, "training teacher " + config.teacher);
             ModelResult mr;
@@ -437,15 +441,7 @@ ExperimentResult Trainer::run(const ExperimentConfig& config, bool reuseTeacher)
                 result.teacher = mr;
                 result.stopped = true;
             } else {
-                d->phase(Phase::TeacherLogits, "computing teacher logits");
-                const auto t0 = Clock::now();
-                torch::Tensor logits = predictAll(net, d->trainX);
-                result.teacherLogitsSeconds = secondsSince(t0);
-                d->teacher = net;
-                d->teacherLogits = logits;
-                d->teacherResult = mr;
-                d->teacherKey = teacherKey;
-                result.teacher = mr;
+                d->adoptTeacher(net, mr, teacherKey, result);
             }
         }
 
