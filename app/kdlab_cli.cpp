@@ -46,7 +46,7 @@ options (a config file's keys are these names with '_' for '-'; flags override t
   --weight-decay X         L2 weight decay
   --seed N                 random seed (same seed and settings: same numbers)
   --device D               auto, cpu or cuda
-  --threads N              LibTorch intra-op threads (0: auto; BLAS uses all cores)
+  --threads N              LibTorch intra-op threads (0: auto, all usable cores)
   --out DIR                output folder (default: runs/YYYYMMDD-HHMMSS)
 
 SPEC: mlp:H1,H2,... | mlp: | lenet5 | cnn:C1,C2,... [+dropout=P], or a preset:
@@ -248,8 +248,8 @@ int runCommand(int argc, char** argv) {
     if (result.student.trained)
         trainer.saveCheckpoint(kd::Role::Student, config.out + "/student.pt");
     printSummary(result);
-    std::printf("results in %s/ (device %s, %d LibTorch thread(s) + BLAS threads, %.1f s)\n",
-                config.out.c_str(), result.device.c_str(), result.threads, result.totalSeconds);
+    std::printf("results in %s/ (device %s, %d thread(s), linear layers on %s, %.1f s)\n", config.out.c_str(),
+                result.device.c_str(), result.threads, kd::linearBackendName(), result.totalSeconds);
     return result.stopped ? 130 : 0;
 }
 

@@ -133,8 +133,8 @@ int main(int argc, char** argv) {
         "kdlab-bench: Fashion-MNIST, %lld training images, batch 128, hinton-teacher -> hinton-student, "
         "%d repetitions (medians)\n",
         static_cast<long long>(samples), reps);
-    std::printf("kdlab: LibTorch C++, %d intra-op thread(s) + OpenBLAS; python: %s\n", threads,
-                pythonRuns.empty() ? "not run" : pythonRuns.front().info.c_str());
+    std::printf("kdlab: LibTorch C++, %d OpenMP thread(s), linear layers on %s; python: %s\n", threads,
+                kd::linearBackendName(), pythonRuns.empty() ? "not run" : pythonRuns.front().info.c_str());
     auto row = [](const char* name, const std::vector<double>& ours, const std::vector<double>& theirs) {
         const double a = median(ours), b = median(theirs);
         if (b > 0)

@@ -1,5 +1,7 @@
 #include "models.h"
 
+#include "fastlinear.h"
+
 namespace kd {
 
 KdNetImpl::KdNetImpl(const ModelSpec& spec, const InputShape& input, float mean, float stddev)
@@ -20,12 +22,12 @@ KdNetImpl::KdNetImpl(const ModelSpec& spec, const InputShape& input, float mean,
         seq->push_back(torch::nn::Flatten());
         std::int64_t features = std::int64_t(input.channels) * input.height * input.width;
         for (int width : spec.layers) {
-            seq->push_back(torch::nn::Linear(features, width));
+            seq->push_back(FastLinear(features, width));
             seq->push_back(relu());
             addDropout();
             features = width;
         }
-        seq->push_back(torch::nn::Linear(features, input.classes));
+        seq->push_back(FastLinear(features, input.classes));
         break;
     }
     case ModelSpec::Kind::Cnn: {
@@ -41,7 +43,7 @@ KdNetImpl::KdNetImpl(const ModelSpec& spec, const InputShape& input, float mean,
         }
         seq->push_back(torch::nn::Flatten());
         addDropout();
-        seq->push_back(torch::nn::Linear(channels * h * w, input.classes));
+        seq->push_back(FastLinear(channels * h * w, input.classes));
         break;
     }
     case ModelSpec::Kind::LeNet5: {
@@ -54,13 +56,13 @@ KdNetImpl::KdNetImpl(const ModelSpec& spec, const InputShape& input, float mean,
         seq->push_back(relu());
         seq->push_back(torch::nn::MaxPool2d(torch::nn::MaxPool2dOptions(/*kernel_size=*/2)));
         seq->push_back(torch::nn::Flatten());
-        seq->push_back(torch::nn::Linear(16 * (h / 2) * (w / 2), 120));
+        seq->push_back(FastLinear(16 * (h / 2) * (w / 2), 120));
         seq->push_back(relu());
         addDropout();
-        seq->push_back(torch::nn::Linear(120, 84));
+        seq->push_back(FastLinear(120, 84));
         seq->push_back(relu());
         addDropout();
-        seq->push_back(torch::nn::Linear(84, input.classes));
+        seq->push_back(FastLinear(84, input.classes));
         break;
     }
     }

@@ -1,4 +1,5 @@
 #include "checkpointio.h"
+#include "fastlinear.h"
 #include "losstensors.h"
 #include "models.h"
 
@@ -14,6 +15,10 @@
 #endif
 #include <mutex>
 #include <random>
+#ifdef __linux__
+#include <sched.h>
+#endif
+#include <thread>
 
 namespace kd {
 namespace {
@@ -86,14 +91,40 @@ void tuneAllocator() {
 #endif
 }
 
-// Logits for all of x, in chunks, in eval mode, without autograd.
-torch::Tensor predictAll(KdNet& net, const torch::Tensor& x) {
+// Logits for all of x, in chunks, in eval mode, without autograd. Checks `stop` between chunks (a CNN
+// teacher's logits on 60,000 images take seconds): returns an undefined tensor when stopped.
+torch::Tensor predictAll(KdNet& net, const torch::Tensor& x, const std::atomic<bool>* stop = nullptr) {
     torch::NoGradGuard noGrad;
     net->eval();
     std::vector<torch::Tensor> parts;
-    for (std::int64_t i = 0; i < x.size(0); i += kEvalChunk)
+    for (std::int64_t i = 0; i < x.size(0); i += kEvalChunk) {
+        if (stop && stop->load())
+            return {};
         parts.push_back(net->forward(x.slice(/*dim=*/0, i, std::min(i + kEvalChunk, x.size(0)))));
+    }
     return torch::cat(parts, /*dim=*/0);
+}
+
+// Cores this process may run on (a container or taskset can give fewer than the machine has).
+int usableCores() {
+#ifdef __linux__
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof(set), &set) == 0)
+        return std::max(1, CPU_COUNT(&set));
+#endif
+    return std::max(1, int(std::thread::hardware_concurrency()));
+}
+
+// Threads. LibTorch runs element-wise ops (and oneDNN's products) on OpenMP threads, and its other matrix
+// products on OpenBLAS's own pool; both pools busy-wait, so two of each on 2 cores oversubscribe them
+// (measured 2.4x slower for an mlp:1200,1200 epoch, README "Threads"). With oneDNN doing the linear layers,
+// OpenMP gets every core and OpenBLAS one thread (measured on 2 cores: mlp:1200,1200 epoch 6,500 -> 9,900
+// samples/s, cnn:32,64 epoch 4.6 -> 3.0 s per 12k images); without it, OpenBLAS gets the cores, OpenMP one.
+void applyThreadPolicy(int requested) {
+    const int cores = usableCores();
+    const bool oneDnn = fastLinearUsesOneDnn();
+    torch::set_num_threads(requested > 0 ? requested : oneDnn ? cores : 1);
+    setOpenBlasThreads(oneDnn ? 1 : cores);
 }
 
 } // namespace
@@ -126,6 +157,10 @@ const char* phaseName(Phase phase) {
         return "done";
     }
     return "";
+}
+
+const char* linearBackendName() {
+    return fastLinearUsesOneDnn() ? "oneDNN sgemm" : "LibTorch BLAS";
 }
 
 std::string resolveDevice(const std::string& requested) {
@@ -230,10 +265,14 @@ struct Trainer::Impl {
         teacherLogits = torch::Tensor();
     }
 
-    void evaluate(KdNet& net, double& loss, double& accuracy) {
-        torch::Tensor logits = predictAll(net, testX);
+    // Returns false when stopped during the evaluation.
+    bool evaluate(KdNet& net, double& loss, double& accuracy) {
+        torch::Tensor logits = predictAll(net, testX, &stopRequested);
+        if (!logits.defined())
+            return false;
         loss = torch::nn::functional::cross_entropy(logits, testY).item<double>();
         accuracy = logits.argmax(/*dim=*/1).eq(testY).to(torch::kFloat64).mean().item<double>();
+        return true;
     }
 
     // Trains one model; returns false when stopped. `distill` uses the cached teacher logits.
@@ -306,7 +345,8 @@ struct Trainer::Impl {
             em.trainLoss = sumLoss / double(seen);
             em.trainSoft = sumSoft / double(seen);
             em.trainHard = sumHard / double(seen);
-            evaluate(net, em.testLoss, em.testAccuracy);
+            if (!evaluate(net, em.testLoss, em.testAccuracy))
+                return false;
             em.temperature = temperature.load();
             em.alpha = alpha.load();
             em.epochSeconds = epochSeconds;
@@ -320,22 +360,29 @@ struct Trainer::Impl {
             if (observer)
                 observer->epochFinished(em);
         }
-        if (epochs == 0) // untrained: still report where it stands
-            evaluate(net, mr.testLoss, mr.testAccuracy);
+        if (epochs == 0 && !evaluate(net, mr.testLoss, mr.testAccuracy)) // untrained: where it stands
+            return false;
         mr.trained = true;
         return true;
     }
 
-    // A complete teacher: cache its logits on the training set and keep it for later runs.
-    void adoptTeacher(KdNet& net, const ModelResult& mr, const std::string& key, ExperimentResult& out) {
+    // A complete teacher: cache its logits on the training set and keep it for later runs. Returns false
+    // (and keeps nothing) when stopped meanwhile.
+    bool adoptTeacher(KdNet& net, const ModelResult& mr, const std::string& key, ExperimentResult& out) {
         phase(Phase::TeacherLogits, "computing teacher logits");
         const auto t0 = Clock::now();
-        teacherLogits = predictAll(net, trainX);
+        torch::Tensor logits = predictAll(net, trainX, &stopRequested);
+        if (!logits.defined()) {
+            out.teacher = mr;
+            return false;
+        }
+        teacherLogits = logits;
         out.teacherLogitsSeconds = secondsSince(t0);
         teacher = net;
         teacherResult = mr;
         teacherKey = key;
         out.teacher = mr;
+        return true;
     }
 
     KdNet buildNet(const std::string& specText, std::uint64_t seed, Stream stream, ModelResult& mr) {
@@ -396,11 +443,7 @@ ExperimentResult Trainer::run(const ExperimentConfig& config, bool reuseTeacher)
     d->temperature = config.temperature;
     d->alpha = config.alpha;
     d->runStart = Clock::now();
-    // Auto: one LibTorch (OpenMP) thread, while OpenBLAS runs the matrix products on all cores. Two OpenMP
-    // threads beside OpenBLAS's own pool oversubscribe the cores: measured on 2 cores, 2.4x slower for an
-    // mlp:1200,1200 epoch and 2x slower for cnn:32,64 (README, "Threads").
-    torch::set_num_threads(config.threads > 0 ? config.threads : 1);
-
+    applyThreadPolicy(config.threads);
     ExperimentResult result;
     d->result = &result;
     const Impl::Kept previous = d->kept; // handles only: tensors and modules are shared, not copied
@@ -431,8 +474,8 @@ ExperimentResult Trainer::run(const ExperimentConfig& config, bool reuseTeacher)
             ModelResult mr;
             mr.spec = info.spec;
             mr.stats = modelStats(net->spec(), d->input);
-            d->evaluate(net, mr.testLoss, mr.testAccuracy);
-            d->adoptTeacher(net, mr, teacherKey, result);
+            result.stopped = !d->evaluate(net, mr.testLoss, mr.testAccuracy) ||
+                             !d->adoptTeacher(net, mr, teacherKey, result);
         } else {
             d->phase(Phase::Teacher, "training teacher " + config.teacher);
             ModelResult mr;
@@ -441,7 +484,7 @@ ExperimentResult Trainer::run(const ExperimentConfig& config, bool reuseTeacher)
                 result.teacher = mr;
                 result.stopped = true;
             } else {
-                d->adoptTeacher(net, mr, teacherKey, result);
+                result.stopped = !d->adoptTeacher(net, mr, teacherKey, result);
             }
         }
 

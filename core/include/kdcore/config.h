@@ -26,7 +26,7 @@ struct ExperimentConfig {
     double weightDecay = 0.0;
     std::uint64_t seed = 1;
     std::string device = "auto"; // auto | cpu | cuda
-    int threads = 0;             // LibTorch intra-op threads; 0: auto (1, with OpenBLAS on all cores)
+    int threads = 0;             // LibTorch intra-op (OpenMP) threads; 0: auto (see applyThreadPolicy)
     std::string out;             // output folder (CLI)
 };
 

@@ -58,7 +58,7 @@ struct ExperimentResult {
     double teacherLogitsSeconds = 0; // time to compute the cached teacher logits
     double totalSeconds = 0;
     std::string device;
-    int threads = 0;
+    int threads = 0; // OpenMP threads used
 };
 
 // Receives progress from Trainer::run(), on the thread that called run().
@@ -109,6 +109,9 @@ struct CheckpointInfo {
     float mean = 0, stddev = 1;
 };
 CheckpointInfo readCheckpointInfo(const std::string& path);
+
+// What runs the linear layers' matrix products on the CPU: "oneDNN sgemm" or "LibTorch BLAS".
+const char* linearBackendName();
 
 // Resolves "auto" | "cpu" | "cuda" to the device that will be used; throws for cuda without CUDA.
 std::string resolveDevice(const std::string& requested);
