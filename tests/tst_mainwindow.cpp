@@ -1,0 +1,332 @@
+// The main window end to end, offscreen, on a small generated dataset: start, live plots, T changed mid-run,
+// stop, close during training, GUI-thread latency, run list overlays, save/open, export.
+#include "experimentpanel.h"
+#include "mainwindow.h"
+#include "plots.h"
+#include "trainingworker.h"
+
+#include "kdcore/trainer.h"
+#include "testdata.h"
+
+#include <QAction>
+#include <QElapsedTimer>
+#include <QLabel>
+#include <QListWidget>
+#include <QProcess>
+#include <QSignalSpy>
+#include <QSlider>
+#include <QStandardPaths>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <algorithm>
+
+using kd::Role;
+using kdui::LossSeries;
+using kdui::MainWindow;
+
+class TestMainWindow : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase();
+    void runFillsEveryPlotForAllThreeModels();
+    void temperatureChangeMidRunReachesEngineAndMarksCurves();
+    void stopTakesEffectWithinOneSecond();
+    void closingDuringTrainingStopsAndExitsCleanly();
+    void guiThreadStaysResponsiveWhileTraining();
+    void invalidSpecRefusesToStart();
+    void reuseTeacherTrainsOnlyStudents();
+    void selectingRunsOverlaysCurves();
+    void saveAndOpenExperiment();
+    void openingBadFileKeepsRuns();
+    void exportStudentWritesCheckpoint();
+    void noDisplayGivesClearMessage();
+
+private:
+    kd::ExperimentConfig tinyConfig(int epochs = 2) const;
+    // Starts a run and waits for it to end; false on timeout.
+    bool runToEnd(MainWindow& w, int timeoutMs = 60000);
+
+    QTemporaryDir m_tmp;
+    QString m_data;
+};
+
+void TestMainWindow::initTestCase() {
+    QStandardPaths::setTestModeEnabled(true); // checkpoints go to a test location, not the user's
+    QVERIFY(m_tmp.isValid());
+    m_data = m_tmp.filePath("synthetic");
+    QVERIFY(QDir().mkpath(m_data));
+    QVERIFY(testdata::writeIdxFolder(m_data, testdata::syntheticImages(1500, 1),
+                                     testdata::syntheticImages(300, 2)));
+}
+
+kd::ExperimentConfig TestMainWindow::tinyConfig(int epochs) const {
+    kd::ExperimentConfig c;
+    c.dataset = "idx:" + m_data.toStdString();
+    c.teacher = "mlp:64";
+    c.student = "mlp:16";
+    c.teacherEpochs = epochs;
+    c.epochs = epochs;
+    c.batchSize = 32;
+    c.lr = 2e-3;
+    c.device = "cpu";
+    return c;
+}
+
+bool TestMainWindow::runToEnd(MainWindow& w, int timeoutMs) {
+    QSignalSpy finished(&w, &MainWindow::runFinished);
+    if (!w.startRun())
+        return false;
+    return finished.wait(timeoutMs);
+}
+
+void TestMainWindow::runFillsEveryPlotForAllThreeModels() {
+    MainWindow w;
+    w.setAskToSave(false);
+    w.setConfig(tinyConfig(2));
+    w.show();
+    QVERIFY(runToEnd(w));
+    QCOMPARE(int(w.runs().size()), 1);
+    const kd::RunRecord* run = w.runs().front().get();
+    QCOMPARE(QString::fromStdString(run->status), QString("done"));
+    QCOMPARE(w.runList()->count(), 1);
+    QVERIFY(w.runList()->item(0)->text().contains("distilled"));
+    for (Role role : {Role::Teacher, Role::Baseline, Role::Student}) {
+        QVERIFY2(w.lossPlot()->pointCount(run, role, LossSeries::Batch) > 10, kd::roleName(role));
+        QCOMPARE(w.lossPlot()->pointCount(run, role, LossSeries::EpochTrain), 2);
+        QCOMPARE(w.lossPlot()->pointCount(run, role, LossSeries::EpochTest), 2);
+        QCOMPARE(w.accuracyPlot()->pointCount(run, role), 2);
+        QVERIFY(w.barChart()->barValue(run, role) > 0.5);
+    }
+    QVERIFY(!w.barChart()->gapText(run).isEmpty());
+    QCOMPARE(w.progressBar()->value(), 1000);
+    for (const char* role : {"teacher", "baseline", "student"})
+        QVERIFY2(QFileInfo::exists(QString::fromStdString(run->checkpoints.at(role))), role);
+    QVERIFY(w.hasUnsavedChanges());
+    QVERIFY(w.startAction()->isEnabled());
+    QVERIFY(!w.stopAction()->isEnabled());
+}
+
+void TestMainWindow::temperatureChangeMidRunReachesEngineAndMarksCurves() {
+    MainWindow w;
+    w.setAskToSave(false);
+    kd::ExperimentConfig c = tinyConfig(3);
+    c.temperature = 2.0;
+    w.setConfig(c);
+    QSignalSpy batches(w.worker(), &kdui::TrainingWorker::batchReported);
+    QSignalSpy finished(&w, &MainWindow::runFinished);
+    QVERIFY(w.startRun());
+    // Wait until the distilled student trains, then move the slider to the right end (T = 20).
+    QTRY_VERIFY_WITH_TIMEOUT(
+        !batches.isEmpty() && batches.last().at(0).value<kd::BatchMetrics>().role == Role::Student, 60000);
+    w.panel()->temperatureSlider()->setValue(kdui::ExperimentPanel::kSliderSteps);
+    QCOMPARE(w.panel()->temperature(), 20.0);
+    QVERIFY(finished.wait(60000));
+    // The engine trained the later batches at the new T.
+    const auto last = batches.last().at(0).value<kd::BatchMetrics>();
+    QCOMPARE(last.role, Role::Student);
+    QCOMPARE(last.temperature, 20.0);
+    const kd::RunRecord* run = w.runs().front().get();
+    QVERIFY(!run->markers.empty());
+    QCOMPARE(run->markers.back().temperature, 20.0);
+    QCOMPARE(run->markers.back().role, Role::Student);
+    QVERIFY(w.lossPlot()->markerCount() >= 1);
+    QCOMPARE(run->result.history.back().temperature, 20.0);
+}
+
+void TestMainWindow::stopTakesEffectWithinOneSecond() {
+    MainWindow w;
+    w.setAskToSave(false);
+    w.setConfig(tinyConfig(50));
+    QSignalSpy batches(w.worker(), &kdui::TrainingWorker::batchReported);
+    QSignalSpy finished(&w, &MainWindow::runFinished);
+    QVERIFY(w.startRun());
+    QVERIFY(batches.wait(30000));
+    QElapsedTimer clock;
+    clock.start();
+    w.stopRun();
+    QVERIFY(finished.wait(5000));
+    const qint64 ms = clock.elapsed();
+    QVERIFY2(ms < 1000, qPrintable(QString("stop took %1 ms").arg(ms)));
+    QCOMPARE(QString::fromStdString(w.runs().front()->status), QString("stopped"));
+    QVERIFY(!w.isRunning());
+    QVERIFY(w.startAction()->isEnabled());
+}
+
+void TestMainWindow::closingDuringTrainingStopsAndExitsCleanly() {
+    auto* w = new MainWindow;
+    w->setAskToSave(false);
+    w->setConfig(tinyConfig(50));
+    w->show();
+    QSignalSpy batches(w->worker(), &kdui::TrainingWorker::batchReported);
+    QVERIFY(w->startRun());
+    QVERIFY(batches.wait(30000));
+    QElapsedTimer clock;
+    clock.start();
+    w->close(); // stops the run, and closes once the worker has finished
+    QTRY_VERIFY_WITH_TIMEOUT(!w->isVisible(), 5000);
+    QVERIFY(!w->isRunning());
+    delete w; // joins the training thread: must not hang or crash
+    QVERIFY2(clock.elapsed() < 2000, qPrintable(QString("closing took %1 ms").arg(clock.elapsed())));
+}
+
+void TestMainWindow::guiThreadStaysResponsiveWhileTraining() {
+    MainWindow w;
+    w.setAskToSave(false);
+    kd::ExperimentConfig c = tinyConfig(4);
+    c.teacher = "mlp:256,256";
+    w.setConfig(c);
+    w.show();
+    // A 10 ms timer on the GUI thread; the longest gap between its ticks is the worst input latency.
+    QElapsedTimer clock;
+    qint64 last = -1, worst = 0;
+    int ticks = 0;
+    QTimer timer;
+    timer.setTimerType(Qt::PreciseTimer);
+    connect(&timer, &QTimer::timeout, [&] {
+        const qint64 now = clock.elapsed();
+        if (last >= 0)
+            worst = std::max(worst, now - last);
+        last = now;
+        ++ticks;
+    });
+    QSignalSpy finished(&w, &MainWindow::runFinished);
+    QVERIFY(w.startRun());
+    clock.start();
+    timer.start(10);
+    QVERIFY(finished.wait(120000));
+    timer.stop();
+    qInfo("GUI thread: %d ticks over %lld ms, longest gap %lld ms", ticks, clock.elapsed(), worst);
+    QVERIFY(ticks > 50);
+    QVERIFY2(worst < 50, qPrintable(QString("longest gap between 10 ms ticks: %1 ms").arg(worst)));
+}
+
+void TestMainWindow::invalidSpecRefusesToStart() {
+    MainWindow w;
+    w.setAskToSave(false);
+    w.setConfig(tinyConfig(1));
+    w.panel()->studentEditor()->setSpec("mlp:abc");
+    QVERIFY(!w.startRun());
+    QVERIFY(w.runs().empty());
+    QVERIFY(!w.errorLabel()->isHidden());
+    QVERIFY2(w.errorLabel()->text().contains("student"), qPrintable(w.errorLabel()->text()));
+}
+
+void TestMainWindow::reuseTeacherTrainsOnlyStudents() {
+    MainWindow w;
+    w.setAskToSave(false);
+    w.setConfig(tinyConfig(1));
+    QVERIFY(runToEnd(w));
+    w.panel()->reuseTeacherBox()->setChecked(true);
+    w.panel()->setTemperature(4.0);
+    QSignalSpy phases(w.worker(), &kdui::TrainingWorker::phaseChanged);
+    QVERIFY(runToEnd(w));
+    for (const QList<QVariant>& p : phases)
+        QVERIFY(p.at(0).value<kd::Phase>() != kd::Phase::Teacher);
+    const kd::RunRecord* second = w.runs().back().get();
+    QCOMPARE(QString::fromStdString(second->status), QString("done"));
+    QCOMPARE(second->result.teacher.testAccuracy, w.runs().front()->result.teacher.testAccuracy);
+    QCOMPARE(second->config.temperature, 4.0);
+}
+
+void TestMainWindow::selectingRunsOverlaysCurves() {
+    MainWindow w;
+    w.setAskToSave(false);
+    w.setConfig(tinyConfig(1));
+    QVERIFY(runToEnd(w));
+    w.panel()->setTemperature(8.0);
+    QVERIFY(runToEnd(w));
+    QCOMPARE(w.runList()->count(), 2);
+    // After a run only that run is shown.
+    QCOMPARE(w.shownRuns().size(), 1);
+    const kd::RunRecord* first = w.runs()[0].get();
+    const kd::RunRecord* second = w.runs()[1].get();
+    QCOMPARE(w.lossPlot()->pointCount(first, Role::Student, LossSeries::Batch), 0);
+    w.runList()->item(0)->setSelected(true); // Ctrl+click
+    QCOMPARE(w.shownRuns().size(), 2);
+    for (const kd::RunRecord* run : {first, second}) {
+        QVERIFY(w.lossPlot()->pointCount(run, Role::Student, LossSeries::Batch) > 0);
+        QCOMPARE(w.accuracyPlot()->pointCount(run, Role::Student), 1);
+        QVERIFY(w.barChart()->barValue(run, Role::Student) > 0);
+    }
+}
+
+void TestMainWindow::saveAndOpenExperiment() {
+    const QString path = m_tmp.filePath("two-runs.kdlab");
+    {
+        MainWindow w;
+        w.setAskToSave(false);
+        w.setConfig(tinyConfig(1));
+        QVERIFY(runToEnd(w));
+        w.panel()->setAlpha(0.9);
+        QVERIFY(runToEnd(w));
+        QString error;
+        QVERIFY2(w.saveExperiment(path, &error), qPrintable(error));
+        QVERIFY(!w.hasUnsavedChanges());
+        QVERIFY(w.windowTitle().contains("two-runs.kdlab"));
+    }
+    MainWindow w;
+    w.setAskToSave(false);
+    QString error;
+    QVERIFY2(w.openExperiment(path, &error), qPrintable(error));
+    QCOMPARE(int(w.runs().size()), 2);
+    QCOMPARE(w.runList()->count(), 2);
+    const kd::RunRecord* second = w.runs()[1].get();
+    QCOMPARE(second->config.alpha, 0.9);
+    QCOMPARE(int(second->result.history.size()), 3); // one epoch of each model
+    QCOMPARE(w.panel()->alpha(), 0.9);               // the panel shows the last run's settings
+    // The last run is shown, with its curves.
+    QCOMPARE(w.shownRuns().size(), 1);
+    QVERIFY(w.lossPlot()->pointCount(second, Role::Baseline, LossSeries::Batch) > 0);
+    QVERIFY(w.barChart()->barValue(second, Role::Teacher) > 0);
+}
+
+void TestMainWindow::openingBadFileKeepsRuns() {
+    MainWindow w;
+    w.setAskToSave(false);
+    w.setConfig(tinyConfig(1));
+    QVERIFY(runToEnd(w));
+    const QString path = m_tmp.filePath("truncated.kdlab");
+    QVERIFY(testdata::writeFile(path, QByteArray("{\"format\": \"kdlab-experiment\", \"version\": 1, \"ru")));
+    QString error;
+    QVERIFY(!w.openExperiment(path, &error));
+    QVERIFY2(error.contains("truncated.kdlab"), qPrintable(error));
+    QVERIFY(w.errorLabel()->text().contains("truncated.kdlab"));
+    QCOMPARE(int(w.runs().size()), 1);
+    QCOMPARE(w.runList()->count(), 1);
+}
+
+void TestMainWindow::exportStudentWritesCheckpoint() {
+    MainWindow w;
+    w.setAskToSave(false);
+    QString error;
+    QVERIFY(!w.exportStudent(m_tmp.filePath("nothing.pt"), &error)); // no run yet
+    QVERIFY(!QFileInfo::exists(m_tmp.filePath("nothing.pt")));
+    w.setConfig(tinyConfig(1));
+    QVERIFY(runToEnd(w));
+    const QString path = m_tmp.filePath("exported-student.pt");
+    QVERIFY2(w.exportStudent(path, &error), qPrintable(error));
+    const kd::CheckpointInfo info = kd::readCheckpointInfo(path.toStdString());
+    QCOMPARE(QString::fromStdString(info.spec), QString("mlp:16"));
+    QVERIFY(!w.exportStudent(m_tmp.filePath("no/such/dir/student.pt"), &error));
+    QVERIFY(error.contains("no/such/dir"));
+}
+
+void TestMainWindow::noDisplayGivesClearMessage() {
+    QProcess app;
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.remove("DISPLAY");
+    env.remove("WAYLAND_DISPLAY");
+    env.remove("QT_QPA_PLATFORM");
+    app.setProcessEnvironment(env);
+    app.start(KDLAB_GUI_PATH, {});
+    QVERIFY(app.waitForFinished(10000));
+    QCOMPARE(app.exitStatus(), QProcess::NormalExit);
+    QCOMPARE(app.exitCode(), 2);
+    const QString err = QString::fromLocal8Bit(app.readAllStandardError());
+    QVERIFY2(err.contains("kdlab-cli") && err.contains("xvfb-run"), qPrintable(err));
+}
+
+QTEST_MAIN(TestMainWindow)
+#include "tst_mainwindow.moc"

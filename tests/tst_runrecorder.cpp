@@ -1,0 +1,145 @@
+// RunRecorder: what the plots and the progress bar get from the engine's per-batch metrics.
+#include "runrecorder.h"
+
+#include <QtTest>
+
+#include <cmath>
+
+using kd::Role;
+using kdui::RunRecorder;
+
+class TestRunRecorder : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void firstPointIsTheFirstLoss();
+    void smoothingFollowsAStepWithoutLag();
+    void pointsAreThinnedPerEpoch_data();
+    void pointsAreThinnedPerEpoch();
+    void markerWhereTemperatureOrAlphaChanged();
+    void progressCoversTheWholeRun_data();
+    void progressCoversTheWholeRun();
+    void runNameSaysWhatDiffers();
+};
+
+namespace {
+kd::BatchMetrics batch(Role role, int epoch, int b, int batches, double loss, double t = 2, double a = 0.5) {
+    kd::BatchMetrics m;
+    m.role = role;
+    m.epoch = epoch;
+    m.batch = b;
+    m.batchesPerEpoch = batches;
+    m.loss = loss;
+    m.hard = loss;
+    m.temperature = t;
+    m.alpha = a;
+    m.elapsedSeconds = 0.01 * b;
+    return m;
+}
+} // namespace
+
+void TestRunRecorder::firstPointIsTheFirstLoss() {
+    RunRecorder r;
+    r.begin(kd::ExperimentConfig(), true);
+    const auto u = r.addBatch(batch(Role::Teacher, 1, 1, 10, 2.3));
+    QVERIFY(u.point.has_value());
+    QCOMPARE(u.point->loss, 2.3); // bias-corrected: no pull towards zero at the start
+    QCOMPARE(u.point->x, 0.1);
+    QVERIFY(!u.marker.has_value());
+}
+
+void TestRunRecorder::smoothingFollowsAStepWithoutLag() {
+    RunRecorder r;
+    r.begin(kd::ExperimentConfig(), true);
+    double last = 0;
+    for (int b = 1; b <= 50; ++b)
+        if (auto u = r.addBatch(batch(Role::Teacher, 1, b, 50, 1.0)); u.point)
+            last = u.point->loss;
+    QVERIFY(std::abs(last - 1.0) < 1e-9);
+    // A new model starts its own average.
+    const auto u = r.addBatch(batch(Role::Baseline, 1, 1, 50, 3.0));
+    QCOMPARE(u.point->loss, 3.0);
+    QCOMPARE(u.point->role, Role::Baseline);
+}
+
+void TestRunRecorder::pointsAreThinnedPerEpoch_data() {
+    QTest::addColumn<int>("batches");
+    QTest::addColumn<int>("maxPoints");
+    QTest::newRow("small set: every batch") << 47 << 47;
+    QTest::newRow("Fashion-MNIST at batch 128") << 469 << RunRecorder::kPointsPerEpoch + 2;
+    QTest::newRow("batch 1") << 60000 << RunRecorder::kPointsPerEpoch + 2;
+}
+
+void TestRunRecorder::pointsAreThinnedPerEpoch() {
+    QFETCH(int, batches);
+    QFETCH(int, maxPoints);
+    RunRecorder r;
+    r.begin(kd::ExperimentConfig(), true);
+    int points = 0;
+    double lastX = -1;
+    for (int b = 1; b <= batches; ++b) {
+        if (auto u = r.addBatch(batch(Role::Student, 1, b, batches, 1.0 / b)); u.point) {
+            ++points;
+            QVERIFY(u.point->x > lastX);
+            lastX = u.point->x;
+        }
+    }
+    QVERIFY2(points <= maxPoints, qPrintable(QString::number(points)));
+    QVERIFY(points >= std::min(batches, RunRecorder::kPointsPerEpoch) / 2);
+    QCOMPARE(lastX, 1.0); // the epoch's last batch is always drawn
+}
+
+void TestRunRecorder::markerWhereTemperatureOrAlphaChanged() {
+    RunRecorder r;
+    r.begin(kd::ExperimentConfig(), true);
+    QVERIFY(!r.addBatch(batch(Role::Student, 1, 1, 4, 1.0, 2.0, 0.5)).marker);
+    QVERIFY(!r.addBatch(batch(Role::Student, 1, 2, 4, 1.0, 2.0, 0.5)).marker);
+    const auto t = r.addBatch(batch(Role::Student, 1, 3, 4, 1.0, 8.0, 0.5));
+    QVERIFY(t.marker.has_value());
+    QCOMPARE(t.marker->x, 0.75);
+    QCOMPARE(t.marker->temperature, 8.0);
+    QCOMPARE(t.marker->role, Role::Student);
+    const auto a = r.addBatch(batch(Role::Student, 1, 4, 4, 1.0, 8.0, 0.9));
+    QVERIFY(a.marker.has_value());
+    QCOMPARE(a.marker->alpha, 0.9);
+}
+
+void TestRunRecorder::progressCoversTheWholeRun_data() {
+    QTest::addColumn<bool>("teacherTrains");
+    QTest::newRow("teacher trained") << true;
+    QTest::newRow("teacher reused") << false;
+}
+
+void TestRunRecorder::progressCoversTheWholeRun() {
+    QFETCH(bool, teacherTrains);
+    kd::ExperimentConfig c;
+    c.teacherEpochs = 2;
+    c.epochs = 3;
+    RunRecorder r;
+    r.begin(c, teacherTrains);
+    QCOMPARE(r.progress(), 0.0);
+    QVERIFY(r.etaSeconds() < 0);
+    double last = 0;
+    std::vector<std::pair<Role, int>> phases = {{Role::Baseline, 3}, {Role::Student, 3}};
+    if (teacherTrains)
+        phases.insert(phases.begin(), {Role::Teacher, 2});
+    for (const auto& [role, epochs] : phases)
+        for (int e = 1; e <= epochs; ++e)
+            for (int b = 1; b <= 10; ++b) {
+                r.addBatch(batch(role, e, b, 10, 1.0));
+                QVERIFY(r.progress() >= last);
+                last = r.progress();
+            }
+    QVERIFY(std::abs(r.progress() - 1.0) < 1e-9);
+}
+
+void TestRunRecorder::runNameSaysWhatDiffers() {
+    kd::ExperimentConfig c;
+    c.temperature = 4;
+    c.alpha = 0.9;
+    c.student = "mlp:32";
+    QCOMPARE(QString::fromStdString(kdui::runName(c)), QString("T=4 a=0.9 mlp:32"));
+}
+
+QTEST_GUILESS_MAIN(TestRunRecorder)
+#include "tst_runrecorder.moc"

@@ -1,0 +1,415 @@
+#include "experimentpanel.h"
+
+#include "kdcore/error.h"
+#include "kdcore/modelspec.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QDoubleValidator>
+#include <QFileDialog>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QLocale>
+#include <QSignalBlocker>
+#include <QSlider>
+#include <QSpinBox>
+#include <QToolButton>
+#include <QVBoxLayout>
+
+#include <cmath>
+
+namespace kdui {
+namespace {
+
+constexpr double kMinT = 0.5, kMaxT = 20.0;
+
+QString withSeparators(std::int64_t n) {
+    return QLocale(QLocale::English).toString(qlonglong(n));
+}
+
+QString humanFlops(std::int64_t flops) {
+    if (flops >= 1'000'000)
+        return QString::number(double(flops) / 1e6, 'f', 1) + QStringLiteral(" MFLOPs");
+    return QString::number(double(flops) / 1e3, 'f', 1) + QStringLiteral(" kFLOPs");
+}
+
+QString humanBytes(std::int64_t bytes) {
+    if (bytes >= 1024 * 1024)
+        return QString::number(double(bytes) / (1024.0 * 1024.0), 'f', 2) + QStringLiteral(" MB");
+    return QString::number(double(bytes) / 1024.0, 'f', 1) + QStringLiteral(" KB");
+}
+
+} // namespace
+
+// ---------------------------------------------------------------------------------------------------------------
+
+SpecEditor::SpecEditor(const QString& role, QWidget* parent)
+    : QWidget(parent)
+    , m_presets(new QComboBox(this))
+    , m_edit(new QLineEdit(this))
+    , m_stats(new QLabel(this)) {
+    m_presets->addItem(tr("custom"), QString());
+    for (const auto& [name, spec] : kd::modelPresets())
+        m_presets->addItem(QString::fromStdString(name), QString::fromStdString(spec));
+    m_presets->setToolTip(tr("A preset %1 architecture; it fills in the spec beside it.").arg(role));
+    m_edit->setToolTip(tr("The %1's architecture: mlp:H1,H2,... (hidden widths), lenet5, or cnn:C1,C2,... "
+                          "(conv channels), optionally +dropout=P.")
+                           .arg(role));
+    m_edit->setPlaceholderText(QStringLiteral("mlp:128"));
+    m_stats->setWordWrap(true);
+    m_stats->setTextInteractionFlags(Qt::TextSelectableByMouse);
+
+    auto* row = new QHBoxLayout;
+    row->setContentsMargins(0, 0, 0, 0);
+    row->addWidget(m_presets, 0);
+    row->addWidget(m_edit, 1);
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->setSpacing(2);
+    layout->addLayout(row);
+    layout->addWidget(m_stats);
+
+    connect(m_presets, &QComboBox::activated, this, [this](int index) {
+        const QString spec = m_presets->itemData(index).toString();
+        if (!spec.isEmpty())
+            m_edit->setText(spec);
+    });
+    connect(m_edit, &QLineEdit::textChanged, this, [this] {
+        validate();
+        Q_EMIT specChanged();
+    });
+    validate();
+}
+
+QString SpecEditor::spec() const {
+    return m_edit->text().trimmed();
+}
+
+void SpecEditor::setSpec(const QString& spec) {
+    m_edit->setText(spec);
+}
+
+void SpecEditor::validate() {
+    const QString text = spec();
+    try {
+        const kd::ModelSpec parsed = kd::parseModelSpec(text.toStdString());
+        const kd::ModelStats stats = kd::modelStats(parsed);
+        m_valid = true;
+        m_error.clear();
+        m_params = stats.params;
+        m_flops = stats.flopsPerSample;
+        m_stats->setStyleSheet(QString());
+        m_stats->setText(tr("%1 parameters · %2 · %3 per image")
+                             .arg(withSeparators(stats.params), humanBytes(stats.bytes),
+                                  humanFlops(stats.flopsPerSample)));
+    } catch (const std::exception& e) {
+        m_valid = false;
+        m_error = QString::fromStdString(e.what());
+        m_params = m_flops = 0;
+        m_stats->setStyleSheet(QStringLiteral("color: #b00020;"));
+        m_stats->setText(m_error);
+    }
+    // Show the preset whose spec this is, if any (canonical forms compare equal).
+    int match = 0;
+    for (int i = 1; i < m_presets->count(); ++i)
+        if (m_presets->itemData(i).toString() == text || m_presets->itemText(i) == text)
+            match = i;
+    const QSignalBlocker block(m_presets);
+    m_presets->setCurrentIndex(match);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+int ExperimentPanel::temperatureToSlider(double t) {
+    t = std::clamp(t, kMinT, kMaxT);
+    return int(std::lround(std::log(t / kMinT) / std::log(kMaxT / kMinT) * kSliderSteps));
+}
+
+double ExperimentPanel::sliderToTemperature(int position) {
+    const double t = kMinT * std::pow(kMaxT / kMinT, double(position) / kSliderSteps);
+    return std::round(t * 100.0) / 100.0; // the spin box shows two decimals
+}
+
+ExperimentPanel::ExperimentPanel(QWidget* parent)
+    : QWidget(parent)
+    , m_dataset(new QComboBox(this))
+    , m_teacher(new SpecEditor(tr("teacher"), this))
+    , m_student(new SpecEditor(tr("student"), this))
+    , m_compression(new QLabel(this))
+    , m_tSlider(new QSlider(Qt::Horizontal, this))
+    , m_tSpin(new QDoubleSpinBox(this))
+    , m_aSlider(new QSlider(Qt::Horizontal, this))
+    , m_aSpin(new QDoubleSpinBox(this))
+    , m_reuse(new QCheckBox(tr("Reuse teacher"), this))
+    , m_advancedToggle(new QToolButton(this))
+    , m_advanced(new QWidget(this))
+    , m_epochs(new QSpinBox(this))
+    , m_teacherEpochs(new QSpinBox(this))
+    , m_batch(new QSpinBox(this))
+    , m_seed(new QSpinBox(this))
+    , m_trainLimit(new QSpinBox(this))
+    , m_lr(new QLineEdit(this)) {
+    // Dataset.
+    m_dataset->addItem(tr("Fashion-MNIST"), QStringLiteral("fashion-mnist"));
+    m_dataset->addItem(tr("MNIST digits"), QStringLiteral("mnist-digits"));
+    m_dataset->addItem(tr("IDX folder..."), QString());
+    m_dataset->setToolTip(
+        tr("The images the three models learn from; an IDX folder holds MNIST-format files."));
+    connect(m_dataset, &QComboBox::activated, this, [this](int index) {
+        if (m_dataset->itemData(index).toString().isEmpty())
+            chooseIdxFolder();
+        else
+            m_lastDatasetIndex = index;
+        Q_EMIT configEdited();
+    });
+
+    // Models.
+    m_compression->setWordWrap(true);
+    connect(m_teacher, &SpecEditor::specChanged, this, [this] {
+        updateCompression();
+        Q_EMIT configEdited();
+    });
+    connect(m_student, &SpecEditor::specChanged, this, [this] {
+        updateCompression();
+        Q_EMIT configEdited();
+    });
+
+    // Temperature: log-scale slider and a spin box, kept in step.
+    m_tSlider->setRange(0, kSliderSteps);
+    m_tSpin->setRange(kMinT,
+                      100.0); // the slider covers 0.5-20; the box takes up to 100 (the loss is tested to 100)
+    m_tSpin->setDecimals(2);
+    m_tSpin->setSingleStep(0.1);
+    const QString tTip =
+        tr("Temperature T softens the teacher's probabilities: higher T shows more of how alike "
+           "it finds the classes. Takes effect from the next batch.");
+    m_tSlider->setToolTip(tTip);
+    m_tSpin->setToolTip(tTip);
+    linkSliderAndSpinBox(m_tSlider, m_tSpin, &sliderToTemperature, &temperatureToSlider,
+                         &ExperimentPanel::temperatureChanged);
+
+    // Alpha: 0..1 in steps of 0.01.
+    m_aSlider->setRange(0, 100);
+    m_aSpin->setRange(0.0, 1.0);
+    m_aSpin->setDecimals(2);
+    m_aSpin->setSingleStep(0.05);
+    const QString aTip =
+        tr("Alpha weighs the teacher's soft targets against the true labels: 0 = labels only, "
+           "1 = teacher only. Takes effect from the next batch.");
+    m_aSlider->setToolTip(aTip);
+    m_aSpin->setToolTip(aTip);
+    linkSliderAndSpinBox(
+        m_aSlider, m_aSpin, [](int v) { return v / 100.0; },
+        [](double a) { return int(std::lround(a * 100)); }, &ExperimentPanel::alphaChanged);
+
+    m_reuse->setToolTip(
+        tr("Keep the teacher trained by the last run (same dataset, teacher and seed), so the "
+           "next run trains only the two students."));
+
+    // Advanced.
+    m_epochs->setRange(0, 1000);
+    m_epochs->setToolTip(tr("Epochs for each student (baseline and distilled)."));
+    m_teacherEpochs->setRange(0, 1000);
+    m_teacherEpochs->setToolTip(tr("Epochs for the teacher."));
+    m_batch->setRange(1, 65536);
+    m_batch->setToolTip(tr("Images per training step."));
+    m_seed->setRange(0, 1'000'000'000);
+    m_seed->setToolTip(tr("Same seed and settings give the same numbers."));
+    m_trainLimit->setRange(0, 100'000'000);
+    m_trainLimit->setSpecialValueText(tr("all"));
+    m_trainLimit->setToolTip(tr("Train on the first N images only (0: all)."));
+    auto* lrValidator = new QDoubleValidator(1e-8, 10.0, 8, m_lr);
+    lrValidator->setLocale(QLocale::c());
+    lrValidator->setNotation(QDoubleValidator::ScientificNotation);
+    m_lr->setValidator(lrValidator);
+    m_lr->setToolTip(tr("Learning rate of the optimiser (Adam by default)."));
+    auto* adv = new QFormLayout(m_advanced);
+    adv->addRow(tr("Student epochs"), m_epochs);
+    adv->addRow(tr("Teacher epochs"), m_teacherEpochs);
+    adv->addRow(tr("Learning rate"), m_lr);
+    adv->addRow(tr("Batch size"), m_batch);
+    adv->addRow(tr("Seed"), m_seed);
+    adv->addRow(tr("Training images"), m_trainLimit);
+    // Collapsed by default; the settings apply either way.
+    adv->setContentsMargins(12, 0, 0, 0);
+    m_advancedToggle->setText(tr("Advanced"));
+    m_advancedToggle->setCheckable(true);
+    m_advancedToggle->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
+    m_advancedToggle->setAutoRaise(true);
+    m_advancedToggle->setArrowType(Qt::RightArrow);
+    m_advancedToggle->setToolTip(tr("Epochs, learning rate, batch size, seed and training-set size"));
+    connect(m_advancedToggle, &QToolButton::toggled, this, [this](bool open) {
+        m_advanced->setVisible(open);
+        m_advancedToggle->setArrowType(open ? Qt::DownArrow : Qt::RightArrow);
+    });
+    for (QSpinBox* box : {m_epochs, m_teacherEpochs, m_batch, m_seed, m_trainLimit})
+        connect(box, &QSpinBox::valueChanged, this, &ExperimentPanel::configEdited);
+    connect(m_lr, &QLineEdit::textChanged, this, &ExperimentPanel::configEdited);
+
+    // Layout.
+    auto* tRow = new QHBoxLayout;
+    tRow->addWidget(m_tSlider, 1);
+    tRow->addWidget(m_tSpin);
+    auto* aRow = new QHBoxLayout;
+    aRow->addWidget(m_aSlider, 1);
+    aRow->addWidget(m_aSpin);
+    auto* form = new QFormLayout;
+    form->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
+    form->addRow(tr("Dataset"), m_dataset);
+    form->addRow(tr("Teacher"), m_teacher);
+    form->addRow(tr("Student"), m_student);
+    form->addRow(QString(), m_compression);
+    form->addRow(tr("Temperature T"), tRow);
+    form->addRow(tr("Alpha"), aRow);
+    form->addRow(QString(), m_reuse);
+    auto* layout = new QVBoxLayout(this);
+    layout->addLayout(form);
+    layout->addWidget(m_advancedToggle);
+    layout->addWidget(m_advanced);
+    layout->addStretch(1);
+
+    m_lockedWhileRunning = {m_dataset, m_teacher, m_student, m_reuse, m_advanced};
+    setConfig(kd::ExperimentConfig());
+    m_advanced->setVisible(false);
+}
+
+// Keeps a slider and a spin box in step (either may be moved) and emits `changed` once per move.
+void ExperimentPanel::linkSliderAndSpinBox(QSlider* slider, QDoubleSpinBox* spin, double (*toValue)(int),
+                                           int (*toPosition)(double),
+                                           void (ExperimentPanel::*changed)(double)) {
+    connect(slider, &QSlider::valueChanged, this, [=](int position) {
+        if (m_syncing)
+            return;
+        m_syncing = true;
+        spin->setValue(toValue(position));
+        m_syncing = false;
+        Q_EMIT(this->*changed)(spin->value());
+    });
+    connect(spin, &QDoubleSpinBox::valueChanged, this, [=](double value) {
+        if (m_syncing)
+            return;
+        m_syncing = true;
+        slider->setValue(toPosition(value));
+        m_syncing = false;
+        Q_EMIT(this->*changed)(value);
+    });
+}
+
+void ExperimentPanel::chooseIdxFolder() {
+    const QString dir = QFileDialog::getExistingDirectory(
+        this, tr("Folder with MNIST-format IDX files (train-images-idx3-ubyte, ...)"));
+    if (dir.isEmpty()) {
+        m_dataset->setCurrentIndex(m_lastDatasetIndex);
+        return;
+    }
+    setDataset(QStringLiteral("idx:") + dir);
+}
+
+void ExperimentPanel::setDataset(const QString& name) {
+    int index = m_dataset->findData(name);
+    if (index < 0) {
+        QString label = name;
+        if (name.startsWith(QStringLiteral("idx:")))
+            label = tr("IDX: %1").arg(name.mid(4));
+        index = m_dataset->count() - 1; // before "IDX folder..."
+        m_dataset->insertItem(index, label, name);
+        m_dataset->setItemData(index, name, Qt::ToolTipRole);
+    }
+    m_dataset->setCurrentIndex(index);
+    m_lastDatasetIndex = index;
+}
+
+void ExperimentPanel::updateCompression() {
+    if (!m_teacher->isValid() || !m_student->isValid() || m_student->params() == 0 ||
+        m_student->flops() == 0) {
+        m_compression->clear();
+        return;
+    }
+    const double paramRatio = double(m_teacher->params()) / double(m_student->params());
+    const double flopRatio = double(m_teacher->flops()) / double(m_student->flops());
+    auto ratio = [](double r) {
+        return r >= 1 ? tr("%1x smaller").arg(r, 0, 'f', 1) : tr("%1x larger").arg(1.0 / r, 0, 'f', 1);
+    };
+    auto flopsRatio = [](double r) {
+        return r >= 1 ? tr("%1x fewer").arg(r, 0, 'f', 1) : tr("%1x more").arg(1.0 / r, 0, 'f', 1);
+    };
+    m_compression->setText(tr("Student vs teacher: %1 in parameters, %2 FLOPs per image")
+                               .arg(ratio(paramRatio), flopsRatio(flopRatio)));
+}
+
+kd::ExperimentConfig ExperimentPanel::config() const {
+    kd::ExperimentConfig c = m_base;
+    c.dataset = m_dataset->currentData().toString().toStdString();
+    c.teacher = m_teacher->spec().toStdString();
+    c.student = m_student->spec().toStdString();
+    c.temperature = m_tSpin->value();
+    c.alpha = m_aSpin->value();
+    c.epochs = m_epochs->value();
+    c.teacherEpochs = m_teacherEpochs->value();
+    c.batchSize = m_batch->value();
+    c.seed = std::uint64_t(m_seed->value());
+    c.trainLimit = m_trainLimit->value();
+    bool ok = false;
+    const double lr = QLocale::c().toDouble(m_lr->text(), &ok);
+    c.lr = ok ? lr : -1.0; // invalid text: validateConfig names the field
+    return c;
+}
+
+void ExperimentPanel::setConfig(const kd::ExperimentConfig& c) {
+    m_base = c;
+    setDataset(QString::fromStdString(c.dataset));
+    m_teacher->setSpec(QString::fromStdString(c.teacher));
+    m_student->setSpec(QString::fromStdString(c.student));
+    setTemperature(c.temperature);
+    setAlpha(c.alpha);
+    m_epochs->setValue(c.epochs);
+    m_teacherEpochs->setValue(c.teacherEpochs);
+    m_batch->setValue(c.batchSize);
+    m_seed->setValue(int(std::min<std::uint64_t>(c.seed, 1'000'000'000)));
+    m_trainLimit->setValue(int(std::min<std::int64_t>(c.trainLimit, 100'000'000)));
+    m_lr->setText(QString::number(c.lr, 'g', 6));
+    updateCompression();
+}
+
+QString ExperimentPanel::validationError() const {
+    if (!m_teacher->isValid())
+        return tr("teacher: %1").arg(m_teacher->error());
+    if (!m_student->isValid())
+        return tr("student: %1").arg(m_student->error());
+    try {
+        kd::validateConfig(config());
+    } catch (const std::exception& e) {
+        return QString::fromStdString(e.what());
+    }
+    return QString();
+}
+
+bool ExperimentPanel::reuseTeacher() const {
+    return m_reuse->isChecked();
+}
+
+void ExperimentPanel::setRunning(bool running) {
+    for (QWidget* w : m_lockedWhileRunning)
+        w->setEnabled(!running);
+}
+
+double ExperimentPanel::temperature() const {
+    return m_tSpin->value();
+}
+
+double ExperimentPanel::alpha() const {
+    return m_aSpin->value();
+}
+
+void ExperimentPanel::setTemperature(double t) {
+    m_tSpin->setValue(t); // syncs the slider and emits temperatureChanged
+}
+
+void ExperimentPanel::setAlpha(double a) {
+    m_aSpin->setValue(a);
+}
+
+} // namespace kdui

@@ -1,0 +1,662 @@
+#include "mainwindow.h"
+
+#include "experimentpanel.h"
+#include "plots.h"
+#include "trainingworker.h"
+
+#include "kdcore/report.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QCheckBox>
+#include <QCloseEvent>
+#include <QDateTime>
+#include <QDir>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QListWidget>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QProgressBar>
+#include <QScrollArea>
+#include <QSplitter>
+#include <QStandardPaths>
+#include <QStatusBar>
+#include <QToolBar>
+#include <QVBoxLayout>
+
+#include <cmath>
+#include <filesystem>
+#include <system_error>
+
+namespace kdui {
+namespace {
+
+QString percent(double accuracy) {
+    return QString::number(accuracy * 100.0, 'f', 1) + QLatin1Char('%');
+}
+
+QString formatDuration(double seconds) {
+    const int s = int(std::lround(seconds));
+    if (s >= 3600)
+        return QStringLiteral("%1 h %2 min").arg(s / 3600).arg((s % 3600) / 60, 2, 10, QLatin1Char('0'));
+    if (s >= 60)
+        return QStringLiteral("%1 min %2 s").arg(s / 60).arg(s % 60, 2, 10, QLatin1Char('0'));
+    return QStringLiteral("%1 s").arg(s);
+}
+
+// Latest test accuracy of a model in a run: its result when it finished, else its last epoch so far.
+double latestAccuracy(const kd::RunRecord& run, kd::Role role) {
+    for (auto it = run.result.history.rbegin(); it != run.result.history.rend(); ++it)
+        if (it->role == role)
+            return it->testAccuracy;
+    const kd::ModelResult& m = role == kd::Role::Teacher    ? run.result.teacher
+                               : role == kd::Role::Baseline ? run.result.baseline
+                                                            : run.result.student;
+    return m.spec.empty() ? -1.0 : m.testAccuracy;
+}
+
+} // namespace
+
+MainWindow::MainWindow(QWidget* parent)
+    : QMainWindow(parent) {
+    registerMetaTypes();
+
+    // Qt's worker-object pattern: the worker lives on m_thread until the window goes.
+    m_worker = new TrainingWorker;
+    m_worker->moveToThread(&m_thread);
+    connect(&m_thread, &QThread::finished, m_worker, &QObject::deleteLater);
+    connect(this, &MainWindow::startRequested, m_worker, &TrainingWorker::start);
+    connect(m_worker, &TrainingWorker::phaseChanged, this, &MainWindow::onPhase);
+    connect(m_worker, &TrainingWorker::batchReported, this, &MainWindow::onBatch);
+    connect(m_worker, &TrainingWorker::epochReported, this, &MainWindow::onEpoch);
+    connect(m_worker, &TrainingWorker::finished, this, &MainWindow::onFinished);
+    connect(m_worker, &TrainingWorker::failed, this, &MainWindow::onFailed);
+    m_thread.setObjectName(QStringLiteral("kdlab training"));
+    m_thread.start();
+
+    buildActions();
+    buildLayout();
+    updateActions();
+    updateTitle();
+    refreshPlots();
+    resize(1360, 840);
+}
+
+MainWindow::~MainWindow() {
+    // Stop a run in progress (honoured within one batch), then let the thread finish; the worker deletes
+    // itself.
+    m_worker->requestStop();
+    m_thread.quit();
+    m_thread.wait();
+}
+
+void MainWindow::buildActions() {
+    auto* fileMenu = menuBar()->addMenu(tr("&File"));
+    QAction* open = fileMenu->addAction(tr("&Open experiment..."), this, &MainWindow::openDialog);
+    open->setShortcut(QKeySequence::Open);
+    QAction* save = fileMenu->addAction(tr("&Save experiment"), this, [this] {
+        if (m_filePath.isEmpty())
+            saveAs();
+        else
+            saveExperiment(m_filePath);
+    });
+    save->setShortcut(QKeySequence::Save);
+    QAction* saveAsAction = fileMenu->addAction(tr("Save experiment &as..."), this, &MainWindow::saveAs);
+    saveAsAction->setShortcut(QKeySequence::SaveAs);
+    fileMenu->addSeparator();
+    m_exportAction = fileMenu->addAction(tr("&Export student..."), this, &MainWindow::exportDialog);
+    m_exportAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
+    m_exportAction->setToolTip(tr("Save the selected run's distilled student as a checkpoint (.pt)"));
+    fileMenu->addSeparator();
+    QAction* quit = fileMenu->addAction(tr("&Quit"), this, &QWidget::close);
+    quit->setShortcut(QKeySequence::Quit);
+
+    auto* runMenu = menuBar()->addMenu(tr("&Run"));
+    m_startAction = runMenu->addAction(tr("Start"), this, [this] { startRun(); });
+    m_startAction->setShortcut(QKeySequence(Qt::Key_F5));
+    m_startAction->setToolTip(
+        tr("Train the teacher, then the baseline student and the distilled student (F5)"));
+    m_pauseAction = runMenu->addAction(tr("Pause"));
+    m_pauseAction->setCheckable(true);
+    m_pauseAction->setShortcut(QKeySequence(Qt::Key_F6));
+    connect(m_pauseAction, &QAction::toggled, this, &MainWindow::pauseRun);
+    m_stopAction = runMenu->addAction(tr("Stop"), this, &MainWindow::stopRun);
+    m_stopAction->setShortcut(QKeySequence(Qt::SHIFT | Qt::Key_F5));
+    m_stopAction->setToolTip(tr("Stop after the current batch; results so far are kept"));
+
+    auto* toolBar = addToolBar(tr("Run"));
+    toolBar->setObjectName(QStringLiteral("runToolBar"));
+    toolBar->setMovable(false);
+    toolBar->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
+    m_startAction->setIcon(style()->standardIcon(QStyle::SP_MediaPlay));
+    m_pauseAction->setIcon(style()->standardIcon(QStyle::SP_MediaPause));
+    m_stopAction->setIcon(style()->standardIcon(QStyle::SP_MediaStop));
+    toolBar->addAction(m_startAction);
+    toolBar->addAction(m_pauseAction);
+    toolBar->addAction(m_stopAction);
+}
+
+void MainWindow::buildLayout() {
+    m_panel = new ExperimentPanel;
+    connect(m_panel, &ExperimentPanel::temperatureChanged, this, &MainWindow::onTemperatureChanged);
+    connect(m_panel, &ExperimentPanel::alphaChanged, this, &MainWindow::onAlphaChanged);
+    auto* panelScroll = new QScrollArea;
+    panelScroll->setWidget(m_panel);
+    panelScroll->setWidgetResizable(true);
+    panelScroll->setFrameShape(QFrame::NoFrame);
+
+    m_runList = new QListWidget;
+    m_runList->setSelectionMode(QAbstractItemView::ExtendedSelection);
+    m_runList->setToolTip(
+        tr("Every run is kept here; select two or more (Ctrl+click) to overlay their curves."));
+    connect(m_runList, &QListWidget::itemSelectionChanged, this, &MainWindow::onRunSelectionChanged);
+
+    auto* left = new QWidget;
+    auto* leftLayout = new QVBoxLayout(left);
+    leftLayout->setContentsMargins(0, 0, 0, 0);
+    auto* leftSplit = new QSplitter(Qt::Vertical);
+    leftSplit->addWidget(panelScroll);
+    auto* runsBox = new QWidget;
+    auto* runsLayout = new QVBoxLayout(runsBox);
+    runsLayout->setContentsMargins(6, 0, 6, 0);
+    runsLayout->addWidget(new QLabel(tr("<b>Runs</b> (select several to compare)")));
+    runsLayout->addWidget(m_runList);
+    leftSplit->addWidget(runsBox);
+    leftSplit->setStretchFactor(0, 3);
+    leftSplit->setStretchFactor(1, 1);
+    leftLayout->addWidget(leftSplit);
+
+    m_lossPlot = new LossCurvePlot;
+    m_accuracyPlot = new AccuracyPlot;
+    m_barChart = new AccuracyBarChart;
+    for (PlotBase* plot : {static_cast<PlotBase*>(m_lossPlot), static_cast<PlotBase*>(m_accuracyPlot),
+                           static_cast<PlotBase*>(m_barChart)})
+        connect(plot, &PlotBase::errorOccurred, this, &MainWindow::showError);
+    m_partsBox = new QCheckBox(tr("Show the distilled student's soft (KL) and hard (CE) loss parts"));
+    connect(m_partsBox, &QCheckBox::toggled, m_lossPlot, &LossCurvePlot::setShowLossParts);
+
+    m_errorLabel = new QLabel;
+    m_errorLabel->setWordWrap(true);
+    m_errorLabel->setStyleSheet(
+        QStringLiteral("QLabel { color: #b00020; background: #fdecea; padding: 4px; border-radius: 3px; }"));
+    m_errorLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_errorLabel->hide();
+
+    auto* right = new QWidget;
+    auto* rightLayout = new QVBoxLayout(right);
+    rightLayout->setContentsMargins(0, 0, 0, 0);
+    rightLayout->addWidget(m_errorLabel);
+    auto* plotsSplit = new QSplitter(Qt::Vertical);
+    auto* lossBox = new QWidget;
+    auto* lossLayout = new QVBoxLayout(lossBox);
+    lossLayout->setContentsMargins(0, 0, 0, 0);
+    lossLayout->addWidget(m_lossPlot, 1);
+    lossLayout->addWidget(m_partsBox);
+    plotsSplit->addWidget(lossBox);
+    auto* bottom = new QSplitter(Qt::Horizontal);
+    bottom->addWidget(m_accuracyPlot);
+    bottom->addWidget(m_barChart);
+    bottom->setSizes({440, 520});
+    plotsSplit->addWidget(bottom);
+    plotsSplit->setStretchFactor(0, 1);
+    plotsSplit->setStretchFactor(1, 1);
+    plotsSplit->setSizes({470, 380});
+    rightLayout->addWidget(plotsSplit, 1);
+
+    auto* split = new QSplitter(Qt::Horizontal);
+    split->addWidget(left);
+    split->addWidget(right);
+    split->setStretchFactor(0, 0);
+    split->setStretchFactor(1, 1);
+    split->setSizes({400, 960});
+    setCentralWidget(split);
+
+    m_phaseLabel = new QLabel(tr("Ready"));
+    m_progress = new QProgressBar;
+    m_progress->setRange(0, 1000);
+    m_progress->setTextVisible(true);
+    m_progress->setFormat(QStringLiteral("%p%"));
+    m_progress->setMaximumWidth(260);
+    m_etaLabel = new QLabel;
+    statusBar()->addWidget(m_phaseLabel, 1);
+    statusBar()->addPermanentWidget(m_etaLabel);
+    statusBar()->addPermanentWidget(m_progress);
+}
+
+void MainWindow::setConfig(const kd::ExperimentConfig& config) {
+    m_panel->setConfig(config);
+}
+
+bool MainWindow::startRun() {
+    if (m_running)
+        return false;
+    const QString invalid = m_panel->validationError();
+    if (!invalid.isEmpty()) {
+        showError(tr("Cannot start: %1").arg(invalid));
+        return false;
+    }
+    m_errorLabel->hide();
+    const kd::ExperimentConfig config = m_panel->config();
+    const bool reuse = m_panel->reuseTeacher();
+
+    // Does this run train a teacher? Only for the progress estimate: the engine decides.
+    bool teacherTrains = config.teacherCheckpoint.empty();
+    if (reuse && teacherTrains) {
+        for (auto it = m_runs.rbegin(); it != m_runs.rend(); ++it) {
+            const kd::ExperimentConfig& p = (*it)->config;
+            if ((*it)->status == "done" && p.dataset == config.dataset && p.teacher == config.teacher &&
+                p.teacherEpochs == config.teacherEpochs && p.seed == config.seed &&
+                p.trainLimit == config.trainLimit && p.testLimit == config.testLimit) {
+                teacherTrains = false;
+                break;
+            }
+        }
+    }
+
+    auto record = std::make_unique<kd::RunRecord>();
+    record->name = runName(config);
+    record->created = QDateTime::currentDateTime().toString(Qt::ISODate).toStdString();
+    record->status = "running";
+    record->config = config;
+    m_current = record.get();
+    m_runs.push_back(std::move(record));
+    m_runList->addItem(QString());
+    updateRunItem(int(m_runs.size()) - 1);
+    selectRuns({int(m_runs.size()) - 1});
+
+    const QString stamp = QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-hhmmss-zzz"));
+    const QString checkpointDir = QDir(QStandardPaths::writableLocation(QStandardPaths::AppLocalDataLocation))
+                                      .filePath(QStringLiteral("runs/") + stamp);
+
+    m_recorder.begin(config, teacherTrains);
+    m_progress->setValue(0);
+    m_etaLabel->setText(tr("estimating time..."));
+    m_progressClock.start();
+    m_running = true;
+    m_stopping = false;
+    m_pauseAction->setChecked(false);
+    m_panel->setRunning(true);
+    updateActions();
+    Q_EMIT startRequested(config, reuse, checkpointDir);
+    Q_EMIT runStarted();
+    return true;
+}
+
+void MainWindow::pauseRun(bool paused) {
+    if (!m_running) {
+        m_pauseAction->setChecked(false);
+        return;
+    }
+    m_worker->setPaused(paused);
+    m_phaseLabel->setText(paused ? tr("Paused") : tr("Resumed"));
+}
+
+void MainWindow::stopRun() {
+    if (!m_running)
+        return;
+    m_stopping = true;
+    m_worker->requestStop();
+    m_phaseLabel->setText(tr("Stopping after this batch..."));
+    updateActions();
+}
+
+void MainWindow::onTemperatureChanged(double t) {
+    if (m_running)
+        m_worker->setTemperature(t);
+}
+
+void MainWindow::onAlphaChanged(double a) {
+    if (m_running)
+        m_worker->setAlpha(a);
+}
+
+void MainWindow::onPhase(kd::Phase phase, const QString& description) {
+    QString name;
+    switch (phase) {
+    case kd::Phase::Loading:
+        name = tr("Loading");
+        break;
+    case kd::Phase::Teacher:
+        name = tr("Teacher");
+        break;
+    case kd::Phase::TeacherLogits:
+        name = tr("Teacher's soft targets");
+        break;
+    case kd::Phase::Baseline:
+        name = tr("Baseline student");
+        break;
+    case kd::Phase::Student:
+        name = tr("Distilled student");
+        break;
+    case kd::Phase::Done:
+        return; // finished() follows
+    }
+    m_phaseLabel->setText(QStringLiteral("<b>%1</b>: %2").arg(name, description.toHtmlEscaped()));
+}
+
+void MainWindow::onBatch(const kd::BatchMetrics& metrics) {
+    if (!m_current)
+        return;
+    const RunRecorder::Update u = m_recorder.addBatch(metrics);
+    if (u.marker) {
+        m_current->markers.push_back(*u.marker);
+        m_lossPlot->addMarker(m_current, *u.marker);
+    }
+    if (u.point) {
+        m_current->batches.push_back(*u.point);
+        m_lossPlot->addBatchPoint(m_current, *u.point);
+    }
+    // The status bar needs no more than ~10 updates a second.
+    if (m_progressClock.elapsed() >= 100) {
+        m_progressClock.restart();
+        m_progress->setValue(int(m_recorder.progress() * 1000));
+        const double eta = m_recorder.etaSeconds();
+        m_etaLabel->setText(eta < 0 ? tr("estimating time...")
+                                    : tr("about %1 left · %2 images/s")
+                                          .arg(formatDuration(eta))
+                                          .arg(qRound(metrics.samplesPerSecond)));
+    }
+}
+
+void MainWindow::onEpoch(const kd::EpochMetrics& metrics) {
+    if (!m_current)
+        return;
+    m_current->result.history.push_back(metrics);
+    m_lossPlot->addEpoch(m_current, metrics);
+    m_accuracyPlot->addEpoch(m_current, metrics);
+    m_barChart->updateRun(m_current);
+    updateRunItem(indexOf(m_current));
+}
+
+void MainWindow::onFinished(const kd::ExperimentResult& result, const QVariantMap& checkpoints,
+                            const QString& warning) {
+    if (m_current) {
+        m_current->result = result;
+        m_current->status = result.stopped ? "stopped" : "done";
+        for (auto it = checkpoints.begin(); it != checkpoints.end(); ++it)
+            m_current->checkpoints[it.key().toStdString()] = it.value().toString().toStdString();
+        m_barChart->updateRun(m_current);
+        updateRunItem(indexOf(m_current));
+        m_dirty = true;
+    }
+    m_current = nullptr;
+    m_running = false;
+    m_stopping = false;
+    m_pauseAction->setChecked(false);
+    m_panel->setRunning(false);
+    m_progress->setValue(result.stopped ? m_progress->value() : 1000);
+    m_etaLabel->clear();
+    m_phaseLabel->setText(result.stopped ? tr("Stopped; the results so far are kept")
+                                         : tr("Done in %1").arg(formatDuration(result.totalSeconds)));
+    if (!warning.isEmpty())
+        showError(tr("The results stand, but a checkpoint could not be saved: %1").arg(warning));
+    updateActions();
+    updateTitle();
+    Q_EMIT runFinished();
+    if (m_closeWhenStopped)
+        close();
+}
+
+void MainWindow::onFailed(const QString& message) {
+    if (m_current) {
+        m_current->status = "failed";
+        m_current->error = message.toStdString();
+        updateRunItem(indexOf(m_current));
+    }
+    m_current = nullptr;
+    m_running = false;
+    m_stopping = false;
+    m_pauseAction->setChecked(false);
+    m_panel->setRunning(false);
+    m_etaLabel->clear();
+    m_phaseLabel->setText(tr("Failed"));
+    showError(message);
+    updateActions();
+    Q_EMIT runFinished();
+    if (m_closeWhenStopped)
+        close();
+}
+
+void MainWindow::showError(const QString& message) {
+    m_errorLabel->setText(message);
+    m_errorLabel->show();
+}
+
+int MainWindow::indexOf(const kd::RunRecord* run) const {
+    for (std::size_t i = 0; i < m_runs.size(); ++i)
+        if (m_runs[i].get() == run)
+            return int(i);
+    return -1;
+}
+
+void MainWindow::updateRunItem(int index) {
+    if (index < 0 || index >= m_runList->count())
+        return;
+    const kd::RunRecord& run = *m_runs[std::size_t(index)];
+    QString text = QStringLiteral("%1. %2").arg(index + 1).arg(QString::fromStdString(run.name));
+    const double student = latestAccuracy(run, kd::Role::Student);
+    const double baseline = latestAccuracy(run, kd::Role::Baseline);
+    if (student >= 0 && baseline >= 0)
+        text += tr(": distilled %1 vs baseline %2").arg(percent(student), percent(baseline));
+    else if (baseline >= 0)
+        text += tr(": baseline %1").arg(percent(baseline));
+    if (run.status == "running")
+        text += tr(" (running)");
+    else if (run.status == "stopped")
+        text += tr(" (stopped)");
+    else if (run.status == "failed")
+        text += tr(" (failed)");
+    QListWidgetItem* item = m_runList->item(index);
+    item->setText(text);
+    const kd::ExperimentConfig& c = run.config;
+    QString tip = tr("%1\nteacher %2 (%3 epochs) -> student %4 (%5 epochs)\nT = %6, alpha = %7, seed %8, %9")
+                      .arg(QString::fromStdString(c.dataset), QString::fromStdString(c.teacher))
+                      .arg(c.teacherEpochs)
+                      .arg(QString::fromStdString(c.student))
+                      .arg(c.epochs)
+                      .arg(c.temperature)
+                      .arg(c.alpha)
+                      .arg(qulonglong(c.seed))
+                      .arg(QString::fromStdString(run.created));
+    if (!run.error.empty())
+        tip += QLatin1Char('\n') + QString::fromStdString(run.error);
+    item->setToolTip(tip);
+    item->setForeground(run.status == "failed" ? QColor(0xb0, 0x00, 0x20) : palette().color(QPalette::Text));
+}
+
+QVector<const kd::RunRecord*> MainWindow::shownRuns() const {
+    // Newest first: the first run is the plots' primary one.
+    QVector<const kd::RunRecord*> shown;
+    for (int i = m_runList->count() - 1; i >= 0; --i)
+        if (m_runList->item(i)->isSelected())
+            shown.push_back(m_runs[std::size_t(i)].get());
+    return shown;
+}
+
+void MainWindow::selectRuns(const QList<int>& indexes) {
+    {
+        const QSignalBlocker block(m_runList);
+        m_runList->clearSelection();
+        for (int i : indexes)
+            if (i >= 0 && i < m_runList->count())
+                m_runList->item(i)->setSelected(true);
+    }
+    onRunSelectionChanged();
+}
+
+void MainWindow::onRunSelectionChanged() {
+    refreshPlots();
+    updateActions();
+}
+
+void MainWindow::refreshPlots() {
+    const QVector<const kd::RunRecord*> shown = shownRuns();
+    m_lossPlot->setRuns(shown);
+    m_accuracyPlot->setRuns(shown);
+    m_barChart->setRuns(shown);
+}
+
+void MainWindow::updateActions() {
+    m_startAction->setEnabled(!m_running);
+    m_pauseAction->setEnabled(m_running && !m_stopping);
+    m_stopAction->setEnabled(m_running && !m_stopping);
+    const QVector<const kd::RunRecord*> shown = shownRuns();
+    m_exportAction->setEnabled(!shown.isEmpty() && shown.front()->checkpoints.count("student") > 0);
+}
+
+void MainWindow::updateTitle() {
+    const QString name = m_filePath.isEmpty() ? tr("untitled experiment") : QFileInfo(m_filePath).fileName();
+    setWindowTitle(QStringLiteral("kdlab - %1%2").arg(name, m_dirty ? QStringLiteral(" *") : QString()));
+}
+
+bool MainWindow::saveExperiment(const QString& path, QString* error) {
+    std::vector<kd::RunRecord> records;
+    for (const auto& run : m_runs) {
+        records.push_back(*run);
+        if (records.back().status == "running")
+            records.back().status = "stopped"; // what a reader can rely on: it did not finish
+    }
+    try {
+        kd::saveExperimentFile(path.toStdString(), records);
+    } catch (const std::exception& e) {
+        const QString message = QString::fromStdString(e.what());
+        if (error)
+            *error = message;
+        showError(message);
+        return false;
+    }
+    m_filePath = path;
+    m_dirty = false;
+    updateTitle();
+    m_phaseLabel->setText(tr("Saved %1").arg(QDir::toNativeSeparators(path)));
+    return true;
+}
+
+bool MainWindow::openExperiment(const QString& path, QString* error) {
+    auto fail = [&](const QString& message) {
+        if (error)
+            *error = message;
+        showError(message);
+        return false;
+    };
+    if (m_running)
+        return fail(tr("%1: cannot open an experiment while a run is training (stop it first)").arg(path));
+    std::vector<kd::RunRecord> records;
+    try {
+        records = kd::loadExperimentFile(path.toStdString());
+    } catch (const std::exception& e) {
+        return fail(QString::fromStdString(e.what())); // the current runs stay as they were
+    }
+    m_runs.clear();
+    {
+        const QSignalBlocker block(m_runList);
+        m_runList->clear();
+    }
+    for (kd::RunRecord& r : records) {
+        m_runs.push_back(std::make_unique<kd::RunRecord>(std::move(r)));
+        m_runList->addItem(QString());
+        updateRunItem(int(m_runs.size()) - 1);
+    }
+    if (!m_runs.empty())
+        m_panel->setConfig(m_runs.back()->config);
+    selectRuns({int(m_runs.size()) - 1});
+    m_filePath = path;
+    m_dirty = false;
+    m_errorLabel->hide();
+    updateTitle();
+    return true;
+}
+
+bool MainWindow::exportStudent(const QString& path, QString* error) {
+    auto fail = [&](const QString& message) {
+        if (error)
+            *error = message;
+        showError(message);
+        return false;
+    };
+    const QVector<const kd::RunRecord*> shown = shownRuns();
+    if (shown.isEmpty())
+        return fail(tr("Export: select a run first"));
+    const auto it = shown.front()->checkpoints.find("student");
+    if (it == shown.front()->checkpoints.end())
+        return fail(tr("Export: run \"%1\" has no distilled student (it did not train one)")
+                        .arg(QString::fromStdString(shown.front()->name)));
+    // Copy beside the target, then rename over it: the target is either the old file or the whole new one.
+    namespace fs = std::filesystem;
+    const fs::path target = path.toStdString();
+    const fs::path tmp = target.string() + ".tmp";
+    std::error_code ec;
+    fs::copy_file(it->second, tmp, fs::copy_options::overwrite_existing, ec);
+    if (!ec)
+        fs::rename(tmp, target, ec);
+    if (ec) {
+        fs::remove(tmp);
+        return fail(tr("%1: cannot export the student: %2").arg(path, QString::fromStdString(ec.message())));
+    }
+    m_phaseLabel->setText(tr("Exported the distilled student to %1").arg(QDir::toNativeSeparators(path)));
+    return true;
+}
+
+void MainWindow::saveAs() {
+    const QString path = QFileDialog::getSaveFileName(this, tr("Save experiment"), m_filePath,
+                                                      tr("kdlab experiments (*.kdlab)"));
+    if (path.isEmpty())
+        return;
+    saveExperiment(path.endsWith(QStringLiteral(".kdlab")) ? path : path + QStringLiteral(".kdlab"));
+}
+
+void MainWindow::openDialog() {
+    if (!maybeSave())
+        return;
+    const QString path = QFileDialog::getOpenFileName(this, tr("Open experiment"), QString(),
+                                                      tr("kdlab experiments (*.kdlab);;All files (*)"));
+    if (!path.isEmpty())
+        openExperiment(path);
+}
+
+void MainWindow::exportDialog() {
+    const QString path = QFileDialog::getSaveFileName(this, tr("Export distilled student"),
+                                                      QStringLiteral("student.pt"), tr("Checkpoints (*.pt)"));
+    if (!path.isEmpty())
+        exportStudent(path);
+}
+
+// True when it is fine to discard the current runs (saved, discarded, or nothing to save).
+bool MainWindow::maybeSave() {
+    if (!m_dirty || !m_askToSave)
+        return true;
+    const auto answer = QMessageBox::question(
+        this, tr("kdlab"), tr("The runs of this experiment are not saved. Save them first?"),
+        QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel, QMessageBox::Save);
+    if (answer == QMessageBox::Cancel)
+        return false;
+    if (answer == QMessageBox::Discard)
+        return true;
+    if (m_filePath.isEmpty())
+        saveAs();
+    else
+        saveExperiment(m_filePath);
+    return !m_dirty;
+}
+
+void MainWindow::closeEvent(QCloseEvent* event) {
+    if (m_running) {
+        // Stop first (within one batch), and close once the worker reports back: no thread is left running.
+        m_closeWhenStopped = true;
+        stopRun();
+        m_phaseLabel->setText(tr("Stopping the run before closing..."));
+        event->ignore();
+        return;
+    }
+    if (!maybeSave()) {
+        m_closeWhenStopped = false;
+        event->ignore();
+        return;
+    }
+    event->accept();
+}
+
+} // namespace kdui

@@ -1,0 +1,131 @@
+#pragma once
+
+#include "kdcore/experimentfile.h"
+#include "metatypes.h"
+#include "runrecorder.h"
+
+#include <QElapsedTimer>
+#include <QMainWindow>
+#include <QThread>
+
+#include <memory>
+#include <vector>
+
+class QAction;
+class QCheckBox;
+class QLabel;
+class QListWidget;
+class QProgressBar;
+
+namespace kdui {
+
+class AccuracyBarChart;
+class AccuracyPlot;
+class ExperimentPanel;
+class LossCurvePlot;
+class TrainingWorker;
+
+// The kdlab window: experiment panel and run list on the left, live plots on the right, Start / Pause / Stop,
+// progress and phase in the status bar. Training runs in a TrainingWorker on its own QThread, kept for the
+// window's lifetime (so the trained teacher can be reused by the next run).
+class MainWindow : public QMainWindow {
+    Q_OBJECT
+public:
+    explicit MainWindow(QWidget* parent = nullptr);
+    ~MainWindow() override;
+
+    void setConfig(const kd::ExperimentConfig& config);
+    // Starts a run with the panel's settings; false (and a message in the error line) when they are invalid
+    // or a run is already going.
+    bool startRun();
+    void pauseRun(bool paused);
+    void stopRun();
+    bool isRunning() const { return m_running; }
+
+    // File operations; false with a message in the error line (or *error) on failure.
+    bool saveExperiment(const QString& path, QString* error = nullptr);
+    bool openExperiment(const QString& path, QString* error = nullptr);
+    bool exportStudent(const QString& path, QString* error = nullptr);
+    bool hasUnsavedChanges() const { return m_dirty; }
+    // false: closing never asks to save (tests, scripted screenshots).
+    void setAskToSave(bool ask) { m_askToSave = ask; }
+
+    // State, for tests and scripts.
+    const std::vector<std::unique_ptr<kd::RunRecord>>& runs() const { return m_runs; }
+    const kd::RunRecord* currentRun() const { return m_current; }
+    QVector<const kd::RunRecord*> shownRuns() const;
+    void selectRuns(const QList<int>& indexes);
+    ExperimentPanel* panel() const { return m_panel; }
+    LossCurvePlot* lossPlot() const { return m_lossPlot; }
+    AccuracyPlot* accuracyPlot() const { return m_accuracyPlot; }
+    AccuracyBarChart* barChart() const { return m_barChart; }
+    TrainingWorker* worker() const { return m_worker; }
+    QListWidget* runList() const { return m_runList; }
+    QProgressBar* progressBar() const { return m_progress; }
+    QLabel* phaseLabel() const { return m_phaseLabel; }
+    QLabel* errorLabel() const { return m_errorLabel; }
+    QAction* startAction() const { return m_startAction; }
+    QAction* pauseAction() const { return m_pauseAction; }
+    QAction* stopAction() const { return m_stopAction; }
+
+Q_SIGNALS:
+    void runStarted();
+    void runFinished(); // done, stopped or failed; the run's record is complete
+    void startRequested(const kd::ExperimentConfig& config, bool reuseTeacher, const QString& checkpointDir);
+
+protected:
+    void closeEvent(QCloseEvent* event) override;
+
+private:
+    void buildActions();
+    void buildLayout();
+    void onPhase(kd::Phase phase, const QString& description);
+    void onBatch(const kd::BatchMetrics& metrics);
+    void onEpoch(const kd::EpochMetrics& metrics);
+    void onFinished(const kd::ExperimentResult& result, const QVariantMap& checkpoints,
+                    const QString& warning);
+    void onFailed(const QString& message);
+    void onRunSelectionChanged();
+    void onTemperatureChanged(double t);
+    void onAlphaChanged(double a);
+    void updateRunItem(int index);
+    void updateActions();
+    void updateTitle();
+    void showError(const QString& message);
+    void refreshPlots();
+    bool maybeSave();
+    void saveAs();
+    void openDialog();
+    void exportDialog();
+    int indexOf(const kd::RunRecord* run) const;
+
+    QThread m_thread;
+    TrainingWorker* m_worker = nullptr;
+    ExperimentPanel* m_panel = nullptr;
+    LossCurvePlot* m_lossPlot = nullptr;
+    AccuracyPlot* m_accuracyPlot = nullptr;
+    AccuracyBarChart* m_barChart = nullptr;
+    QCheckBox* m_partsBox = nullptr;
+    QListWidget* m_runList = nullptr;
+    QProgressBar* m_progress = nullptr;
+    QLabel* m_phaseLabel = nullptr;
+    QLabel* m_etaLabel = nullptr;
+    QLabel* m_errorLabel = nullptr;
+    QAction* m_startAction = nullptr;
+    QAction* m_pauseAction = nullptr;
+    QAction* m_stopAction = nullptr;
+    QAction* m_exportAction = nullptr;
+
+    std::vector<std::unique_ptr<kd::RunRecord>> m_runs;
+    kd::RunRecord* m_current = nullptr; // the run in progress, or nullptr
+    RunRecorder m_recorder;
+    QElapsedTimer m_progressClock;
+    bool m_running = false;
+    bool m_stopping = false;
+    bool m_dirty = false;
+    bool m_askToSave = true;
+    bool m_closeWhenStopped = false;
+    QString m_filePath;
+};
+
+} // namespace kdui

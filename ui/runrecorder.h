@@ -1,0 +1,48 @@
+#pragma once
+
+#include "kdcore/experimentfile.h"
+
+#include <optional>
+
+namespace kdui {
+
+// Turns the engine's per-batch metrics into what the plots show and the progress bar needs: smoothed and
+// thinned loss points, markers where T or alpha changed, and the run's progress with an ETA.
+class RunRecorder {
+public:
+    // `teacherTrains`: false when the teacher is reused or loaded (its phase then takes no time).
+    void begin(const kd::ExperimentConfig& config, bool teacherTrains);
+
+    struct Update {
+        std::optional<kd::BatchPoint> point;       // a point for the curves (not every batch gives one)
+        std::optional<kd::ParameterMarker> marker; // T or alpha differ from the previous batch's
+    };
+    Update addBatch(const kd::BatchMetrics& metrics);
+
+    double progress() const;   // 0..1 over the whole run
+    double etaSeconds() const; // < 0 while not yet known
+
+    // Exponential smoothing factor per batch and the most points kept per epoch of one model.
+    static constexpr double kSmoothing = 0.9;
+    static constexpr int kPointsPerEpoch = 100;
+
+private:
+    double weightOf(kd::Role role) const;
+
+    kd::ExperimentConfig m_config;
+    bool m_teacherTrains = true;
+    double m_teacherCost = 1, m_studentCost = 1; // relative cost of one batch
+    kd::Role m_role = kd::Role::Teacher;
+    bool m_haveLast = false;
+    double m_lastT = 0, m_lastAlpha = 0;
+    double m_emaLoss = 0, m_emaSoft = 0, m_emaHard = 0;
+    int m_emaCount = 0;
+    int m_batchesPerEpoch = 0;
+    double m_doneWork = 0;
+    double m_elapsed = 0;
+};
+
+// A short run name for lists and legends, e.g. "T=2 a=0.5 mlp:128".
+std::string runName(const kd::ExperimentConfig& config);
+
+} // namespace kdui

@@ -1,0 +1,95 @@
+#include "trainingworker.h"
+
+#include "kdcore/error.h"
+
+#include <QDir>
+
+namespace kdui {
+
+void registerMetaTypes() {
+    qRegisterMetaType<kd::ExperimentConfig>();
+    qRegisterMetaType<kd::BatchMetrics>();
+    qRegisterMetaType<kd::EpochMetrics>();
+    qRegisterMetaType<kd::ExperimentResult>();
+    qRegisterMetaType<kd::Phase>();
+}
+
+TrainingWorker::TrainingWorker(QObject* parent)
+    : QObject(parent)
+    , m_trainer(std::make_unique<kd::Trainer>()) {
+    registerMetaTypes();
+    m_trainer->setObserver(this);
+}
+
+TrainingWorker::~TrainingWorker() = default;
+
+void TrainingWorker::requestStop() {
+    m_trainer->requestStop();
+}
+
+void TrainingWorker::setPaused(bool paused) {
+    m_trainer->setPaused(paused);
+}
+
+void TrainingWorker::setTemperature(double temperature) {
+    m_trainer->setTemperature(temperature);
+}
+
+void TrainingWorker::setAlpha(double alpha) {
+    m_trainer->setAlpha(alpha);
+}
+
+void TrainingWorker::start(const kd::ExperimentConfig& config, bool reuseTeacher,
+                           const QString& checkpointDir) {
+    m_running = true;
+    m_trainer->setPaused(false);
+    kd::ExperimentResult result;
+    try {
+        result = m_trainer->run(config, reuseTeacher);
+    } catch (const std::exception& e) {
+        m_running = false;
+        Q_EMIT failed(QString::fromStdString(e.what()));
+        return;
+    }
+
+    // Save what this run produced. The teacher exists once the students started (trained, loaded or reused);
+    // a student only when it trained at least one epoch in this run (else the Trainer holds an older one).
+    QVariantMap checkpoints;
+    QString warning;
+    if (!checkpointDir.isEmpty()) {
+        const bool teacherReady = !result.baseline.spec.empty();
+        const std::pair<kd::Role, bool> roles[] = {{kd::Role::Teacher, teacherReady},
+                                                   {kd::Role::Baseline, result.baseline.epochsTrained > 0},
+                                                   {kd::Role::Student, result.student.epochsTrained > 0}};
+        for (const auto& [role, save] : roles) {
+            if (!save)
+                continue;
+            const QString path =
+                QDir(checkpointDir).filePath(QString::fromLatin1(kd::roleName(role)) + QStringLiteral(".pt"));
+            try {
+                if (!QDir().mkpath(checkpointDir))
+                    throw kd::Error(checkpointDir.toStdString() + ": cannot create the folder");
+                m_trainer->saveCheckpoint(role, path.toStdString());
+                checkpoints.insert(QString::fromLatin1(kd::roleName(role)), path);
+            } catch (const std::exception& e) {
+                warning = QString::fromStdString(e.what());
+            }
+        }
+    }
+    m_running = false;
+    Q_EMIT finished(result, checkpoints, warning);
+}
+
+void TrainingWorker::phaseStarted(kd::Phase phase, const std::string& description) {
+    Q_EMIT phaseChanged(phase, QString::fromStdString(description));
+}
+
+void TrainingWorker::batchFinished(const kd::BatchMetrics& metrics) {
+    Q_EMIT batchReported(metrics);
+}
+
+void TrainingWorker::epochFinished(const kd::EpochMetrics& metrics) {
+    Q_EMIT epochReported(metrics);
+}
+
+} // namespace kdui

@@ -1,0 +1,55 @@
+#pragma once
+
+#include "metatypes.h"
+
+#include <QObject>
+#include <QString>
+#include <QVariantMap>
+
+#include <atomic>
+#include <memory>
+
+namespace kdui {
+
+// Runs kd::Trainer on the thread this object lives in (its owner moves it to a QThread, as in Qt's
+// worker-object pattern). Progress leaves through signals carrying value types, queued to the receivers'
+// thread. The control functions are thread-safe and meant to be called directly from the GUI thread: the
+// worker's own thread is busy inside run() while training, so queued slots would wait until the run ends. The
+// worker keeps its Trainer (and so the loaded dataset and the trained teacher) between runs.
+class TrainingWorker : public QObject, private kd::TrainingObserver {
+    Q_OBJECT
+public:
+    explicit TrainingWorker(QObject* parent = nullptr);
+    ~TrainingWorker() override;
+
+    // Thread-safe; effective from the next batch.
+    void requestStop();
+    void setPaused(bool paused);
+    void setTemperature(double temperature);
+    void setAlpha(double alpha);
+    bool isRunning() const { return m_running.load(); }
+
+public Q_SLOTS:
+    // Trains one experiment; emits finished() or failed(). When `checkpointDir` is not empty, the models this
+    // run trained (or reused) are saved there as teacher.pt, baseline.pt, student.pt.
+    void start(const kd::ExperimentConfig& config, bool reuseTeacher, const QString& checkpointDir);
+
+Q_SIGNALS:
+    void phaseChanged(kd::Phase phase, const QString& description);
+    void batchReported(const kd::BatchMetrics& metrics);
+    void epochReported(const kd::EpochMetrics& metrics);
+    // `checkpoints`: role name ("teacher", "baseline", "student") -> saved path; `warning`: a checkpoint that
+    // could not be written (the results stand), else empty.
+    void finished(const kd::ExperimentResult& result, const QVariantMap& checkpoints, const QString& warning);
+    void failed(const QString& message);
+
+private:
+    void phaseStarted(kd::Phase phase, const std::string& description) override;
+    void batchFinished(const kd::BatchMetrics& metrics) override;
+    void epochFinished(const kd::EpochMetrics& metrics) override;
+
+    std::unique_ptr<kd::Trainer> m_trainer;
+    std::atomic<bool> m_running{false};
+};
+
+} // namespace kdui
