@@ -1,5 +1,6 @@
 // kdlab: the desktop app. The work is in ui/ (kdui) and core/ (kdcore); this parses the command line.
 #include "mainwindow.h"
+#include "openmpwait.h"
 
 #include "kdcore/config.h"
 
@@ -29,6 +30,7 @@ bool displayAvailable() {
 } // namespace
 
 int main(int argc, char* argv[]) {
+    kdui::preferPassiveOpenMpWait(argv);
     if (!displayAvailable()) {
         std::fprintf(stderr, "kdlab: no display found (neither DISPLAY nor WAYLAND_DISPLAY is set).\n"
                              "  Train without a window: kdlab-cli run --help\n"
