@@ -47,6 +47,8 @@ private Q_SLOTS:
     void exportStudentWritesCheckpoint();
     void unsavedRunsPromptBeforeClosing();
     void noDisplayGivesClearMessage();
+    void badCommandLineGivesOneLineError_data();
+    void badCommandLineGivesOneLineError();
 
 private:
     kd::ExperimentConfig tinyConfig(int epochs = 2) const;
@@ -359,6 +361,33 @@ void TestMainWindow::noDisplayGivesClearMessage() {
     QCOMPARE(app.exitCode(), 2);
     const QString err = QString::fromLocal8Bit(app.readAllStandardError());
     QVERIFY2(err.contains("kdlab-cli") && err.contains("xvfb-run"), qPrintable(err));
+}
+
+void TestMainWindow::badCommandLineGivesOneLineError_data() {
+    QTest::addColumn<QStringList>("args");
+    QTest::addColumn<QString>("expected");
+    QTest::newRow("missing config") << QStringList{"--config", "/no/such/config.json"}
+                                    << "/no/such/config.json";
+    QTest::newRow("bad --after") << QStringList{"--screenshot", "x.png", "--after", "soon"} << "--after";
+    QTest::newRow("missing experiment") << QStringList{"/no/such/runs.kdlab"} << "/no/such/runs.kdlab";
+}
+
+void TestMainWindow::badCommandLineGivesOneLineError() {
+    QFETCH(QStringList, args);
+    QFETCH(QString, expected);
+    QProcess app;
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert("QT_QPA_PLATFORM", "offscreen");
+    app.setProcessEnvironment(env);
+    app.start(KDLAB_GUI_PATH, args);
+    QVERIFY(app.waitForFinished(20000));
+    QCOMPARE(app.exitStatus(), QProcess::NormalExit);
+    QCOMPARE(app.exitCode(), 1);
+    const QStringList lines = QString::fromLocal8Bit(app.readAllStandardError())
+                                  .split('\n', Qt::SkipEmptyParts)
+                                  .filter(QRegularExpression("^kdlab: error: "));
+    QCOMPARE(lines.size(), 1);
+    QVERIFY2(lines.front().contains(expected), qPrintable(lines.front()));
 }
 
 // QTEST_MAIN, plus what kdlab's main() does first (see openmpwait.h), so the latency measured is the app's.

@@ -47,17 +47,6 @@ QString formatDuration(double seconds) {
     return QStringLiteral("%1 s").arg(s);
 }
 
-// Latest test accuracy of a model in a run: its result when it finished, else its last epoch so far.
-double latestAccuracy(const kd::RunRecord& run, kd::Role role) {
-    for (auto it = run.result.history.rbegin(); it != run.result.history.rend(); ++it)
-        if (it->role == role)
-            return it->testAccuracy;
-    const kd::ModelResult& m = role == kd::Role::Teacher    ? run.result.teacher
-                               : role == kd::Role::Baseline ? run.result.baseline
-                                                            : run.result.student;
-    return m.spec.empty() ? -1.0 : m.testAccuracy;
-}
-
 } // namespace
 
 MainWindow::MainWindow(QWidget* parent)
@@ -437,8 +426,8 @@ void MainWindow::updateRunItem(int index) {
         return;
     const kd::RunRecord& run = *m_runs[std::size_t(index)];
     QString text = QStringLiteral("%1. %2").arg(index + 1).arg(QString::fromStdString(run.name));
-    const double student = latestAccuracy(run, kd::Role::Student);
-    const double baseline = latestAccuracy(run, kd::Role::Baseline);
+    const double student = latestAccuracy(&run, kd::Role::Student);
+    const double baseline = latestAccuracy(&run, kd::Role::Baseline);
     if (student >= 0 && baseline >= 0)
         text += tr(": distilled %1 vs baseline %2").arg(percent(student), percent(baseline));
     else if (baseline >= 0)

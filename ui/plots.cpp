@@ -1110,20 +1110,6 @@ const kd::ModelResult& modelResult(const kd::RunRecord* run, kd::Role role) {
     return run->result.student;
 }
 
-// The latest test accuracy of a model: its final result once trained, else its last epoch so far; -1: none.
-double latestAccuracy(const kd::RunRecord* run, kd::Role role) {
-    const kd::ModelResult& m = modelResult(run, role);
-    if (m.epochsTrained > 0 || m.trained)
-        return m.testAccuracy;
-    const auto& history = run->result.history;
-    for (auto it = history.rbegin(); it != history.rend(); ++it)
-        if (it->role == role)
-            return it->testAccuracy;
-    if (m.testAccuracy > 0) // evaluated without training, e.g. a teacher loaded from a checkpoint
-        return m.testAccuracy;
-    return -1;
-}
-
 qint64 parameterCount(const kd::RunRecord* run, kd::Role role) {
     const kd::ModelResult& m = modelResult(run, role);
     if (m.stats.params > 0)
@@ -1141,6 +1127,19 @@ qint64 parameterCount(const kd::RunRecord* run, kd::Role role) {
 }
 
 } // namespace
+
+double latestAccuracy(const kd::RunRecord* run, kd::Role role) {
+    const kd::ModelResult& m = modelResult(run, role);
+    if (m.epochsTrained > 0 || m.trained)
+        return m.testAccuracy;
+    const auto& history = run->result.history;
+    for (auto it = history.rbegin(); it != history.rend(); ++it)
+        if (it->role == role)
+            return it->testAccuracy;
+    if (m.testAccuracy > 0) // evaluated without training, e.g. a teacher loaded from a checkpoint
+        return m.testAccuracy;
+    return -1;
+}
 
 AccuracyBarChart::AccuracyBarChart(QWidget* parent)
     : PlotBase(parent)

@@ -148,6 +148,10 @@ private:
     std::shared_ptr<Impl> d;
 };
 
+// The latest test accuracy of a model in a run: its final result once trained, else its last epoch so far;
+// -1 when it has none yet. Shared by the bar chart and the run list.
+double latestAccuracy(const kd::RunRecord* run, kd::Role role);
+
 // The text shown for "gap recovered" given final accuracies (0..1); also used by the run list and tests.
 QString gapRecoveredText(double teacherAccuracy, double baselineAccuracy, double studentAccuracy);
 

@@ -1,7 +1,5 @@
 #include "trainingworker.h"
 
-#include "kdcore/error.h"
-
 #include <QDir>
 
 namespace kdui {
@@ -56,7 +54,9 @@ void TrainingWorker::start(const kd::ExperimentConfig& config, bool reuseTeacher
     // a student only when it trained at least one epoch in this run (else the Trainer holds an older one).
     QVariantMap checkpoints;
     QString warning;
-    if (!checkpointDir.isEmpty()) {
+    if (!checkpointDir.isEmpty() && !QDir().mkpath(checkpointDir)) {
+        warning = checkpointDir + QStringLiteral(": cannot create the folder");
+    } else if (!checkpointDir.isEmpty()) {
         const bool teacherReady = !result.baseline.spec.empty();
         const std::pair<kd::Role, bool> roles[] = {{kd::Role::Teacher, teacherReady},
                                                    {kd::Role::Baseline, result.baseline.epochsTrained > 0},
@@ -67,8 +67,6 @@ void TrainingWorker::start(const kd::ExperimentConfig& config, bool reuseTeacher
             const QString path =
                 QDir(checkpointDir).filePath(QString::fromLatin1(kd::roleName(role)) + QStringLiteral(".pt"));
             try {
-                if (!QDir().mkpath(checkpointDir))
-                    throw kd::Error(checkpointDir.toStdString() + ": cannot create the folder");
                 m_trainer->saveCheckpoint(role, path.toStdString());
                 checkpoints.insert(QString::fromLatin1(kd::roleName(role)), path);
             } catch (const std::exception& e) {
