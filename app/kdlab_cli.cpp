@@ -32,6 +32,8 @@ options (a config file's keys are these names with '_' for '-'; flags override t
   --dataset NAME           fashion-mnist (default), mnist-digits, or idx:PATH
   --train-limit N          use the first N training images (0: all)
   --test-limit N           use the first N test images (0: all)
+  --transfer-limit N       students train on the first N training images only (0: all)
+  --omit-class C           leave class C (0-based) out of the students' training images
   --teacher SPEC           teacher architecture or preset
   --teacher-checkpoint F   load the teacher from a kdlab checkpoint instead of training it
   --student SPEC           student architecture or preset

@@ -352,6 +352,8 @@ void TestCli::badInput_data() {
     QTest::newRow("--epochs -1") << run({"--epochs", "-1"}) << "epochs";
     QTest::newRow("--epochs abc") << run({"--epochs", "abc"}) << "abc";
     QTest::newRow("--teacher bogus") << run({"--teacher", "bogus"}) << "bogus";
+    QTest::newRow("--omit-class 10 (10 classes)") << run({"--omit-class", "10"}) << "omit_class";
+    QTest::newRow("--transfer-limit -5") << run({"--transfer-limit", "-5"}) << "transfer_limit";
     QTest::newRow("flag without a value") << (run({}) << "--epochs") << "--epochs";
     QTest::newRow("missing --config file") << withConfig("%TMP%/missing.json") << "%TMP%/missing.json";
     QTest::newRow("malformed config JSON") << withConfig("%TMP%/malformed.json") << "%TMP%/malformed.json";

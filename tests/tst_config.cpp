@@ -24,6 +24,8 @@ void compareConfigs(const kd::ExperimentConfig& a, const kd::ExperimentConfig& b
     QCOMPARE(a.dataset, b.dataset);
     QCOMPARE(a.trainLimit, b.trainLimit);
     QCOMPARE(a.testLimit, b.testLimit);
+    QCOMPARE(a.transferLimit, b.transferLimit);
+    QCOMPARE(a.omitClass, b.omitClass);
     QCOMPARE(a.teacher, b.teacher);
     QCOMPARE(a.student, b.student);
     QCOMPARE(a.teacherCheckpoint, b.teacherCheckpoint);
@@ -47,6 +49,8 @@ const char* const kEveryKey = R"({
     "dataset": "idx:/data/my-set",
     "train_limit": 1234,
     "test_limit": 567,
+    "transfer_limit": 890,
+    "omit_class": 4,
     "teacher": "lenet5",
     "student": "mlp:16,8",
     "teacher_checkpoint": "/tmp/teacher.pt",
@@ -70,6 +74,8 @@ kd::ExperimentConfig everyKeyConfig() {
     c.dataset = "idx:/data/my-set";
     c.trainLimit = 1234;
     c.testLimit = 567;
+    c.transferLimit = 890;
+    c.omitClass = 4;
     c.teacher = "lenet5";
     c.student = "mlp:16,8";
     c.teacherCheckpoint = "/tmp/teacher.pt";
@@ -118,6 +124,7 @@ private slots:
     void gapRecovered();
     void presetsAreValid_data();
     void presetsAreValid();
+    void presetSeries();
 };
 
 void TestConfig::configFromJson_readsEveryKey() {
@@ -189,6 +196,22 @@ void TestConfig::configFromJson_wrongType_data() {
                                          << "train_limit";
     QTest::newRow("threads: object") << R"({"threads": {}})"
                                      << "threads";
+    QTest::newRow("omit_class: string") << R"({"omit_class": "3"})"
+                                        << "omit_class";
+    QTest::newRow("preset name: number") << R"({"name": 5})"
+                                         << "name";
+    QTest::newRow("preset explanation: array") << R"({"explanation": ["x"]})"
+                                               << "explanation";
+    QTest::newRow("preset runs: object") << R"({"runs": {"temperature": 1}})"
+                                         << "runs";
+    QTest::newRow("preset runs: empty") << R"({"runs": []})"
+                                        << "runs";
+    QTest::newRow("preset runs[1]: not an object") << R"({"runs": [{}, 4]})"
+                                                   << "runs[1]";
+    QTest::newRow("preset runs[0]: unknown key") << R"({"runs": [{"temprature": 4}]})"
+                                                 << "runs[0]";
+    QTest::newRow("preset runs[1].alpha: string") << R"({"runs": [{}, {"alpha": "high"}]})"
+                                                  << "runs[1]: alpha";
 }
 
 void TestConfig::configFromJson_wrongType() {
@@ -371,6 +394,10 @@ void TestConfig::validateConfig_rejects_data() {
     row(
         "train limit -5", [](kd::ExperimentConfig& c) { c.trainLimit = -5; }, "train_limit");
     row(
+        "transfer limit -1", [](kd::ExperimentConfig& c) { c.transferLimit = -1; }, "transfer_limit");
+    row(
+        "omit class -2", [](kd::ExperimentConfig& c) { c.omitClass = -2; }, "omit_class");
+    row(
         "dataset empty", [](kd::ExperimentConfig& c) { c.dataset.clear(); }, "dataset");
     row(
         "bad teacher spec", [](kd::ExperimentConfig& c) { c.teacher = "bogus"; }, "teacher");
@@ -471,6 +498,30 @@ void TestConfig::presetsAreValid() {
     } catch (const kd::Error& e) {
         QFAIL(e.what());
     }
+}
+
+// A preset's runs are its own settings with each entry applied on top; no "runs": one run of the settings.
+void TestConfig::presetSeries() {
+    const kd::Preset p = kd::presetFromJson(
+        R"({"name": "Temps", "explanation": "Three temperatures.", "student": "mlp:16", "alpha": 0.3,
+            "runs": [{"temperature": 1}, {"temperature": 4, "alpha": 0.9}]})",
+        "series.json");
+    QCOMPARE(p.name, std::string("Temps"));
+    QCOMPARE(p.explanation, std::string("Three temperatures."));
+    QCOMPARE(p.runs.size(), std::size_t(2));
+    QCOMPARE(p.runs[0].temperature, 1.0);
+    QCOMPARE(p.runs[0].alpha, 0.3);
+    QCOMPARE(p.runs[1].temperature, 4.0);
+    QCOMPARE(p.runs[1].alpha, 0.9);
+    QCOMPARE(p.runs[1].student, std::string("mlp:16"));
+    compareConfigs(p.config, p.runs[0]);
+    // As a plain config file (kdlab-cli --config), the preset keys are checked and skipped.
+    const kd::ExperimentConfig c =
+        kd::configFromJson(R"({"name": "x", "runs": [{"epochs": 2}], "epochs": 7})", "p.json");
+    QCOMPARE(c.epochs, 7);
+    const kd::Preset single = kd::presetFromJson(R"({"epochs": 3})", "one.json");
+    QCOMPARE(single.runs.size(), std::size_t(1));
+    QCOMPARE(single.runs[0].epochs, 3);
 }
 
 QTEST_GUILESS_MAIN(TestConfig)

@@ -1,6 +1,7 @@
 // kd::Trainer end to end on a small synthetic IDX dataset (10 classes of 28x28 bars, 600 train / 200 test):
 // determinism, identical student initialisation, the control functions (stop, pause, T/alpha), teacher reuse,
 // checkpoints, and failed runs.
+#include "kdcore/analysis.h"
 #include "kdcore/config.h"
 #include "kdcore/error.h"
 #include "kdcore/trainer.h"
@@ -16,6 +17,7 @@
 #include <chrono>
 #include <cmath>
 #include <functional>
+#include <map>
 #include <thread>
 
 Q_DECLARE_METATYPE(kd::Role)
@@ -112,6 +114,13 @@ private slots:
     void checkpointForOtherClassCount();
     void failedRunKeepsTeacher_data();
     void failedRunKeepsTeacher();
+    void transferSetIsWhatStudentsAreFed_data();
+    void transferSetIsWhatStudentsAreFed();
+    void omitClassOutOfRange();
+    void testOutputsAreTheFinalModels();
+    void testOutputsFromCheckpointsMatch();
+    void stoppedRunHasNoStudentOutputs();
+    void measureInference();
 
 private:
     kd::ExperimentConfig baseConfig() const;
@@ -722,6 +731,160 @@ void TestTrainer::failedRunKeepsTeacher() {
     QCOMPARE(rec.batchCount(kd::Role::Teacher), 0);
     QCOMPARE(again.teacher.testAccuracy, first.teacher.testAccuracy);
     compareModelResults(again.student, first.student);
+}
+
+namespace {
+// Records the labels of every batch each model was fed.
+class LabelRecorder : public kd::TrainingObserver {
+public:
+    std::map<kd::Role, std::vector<std::int64_t>> fed;
+    bool wantsBatchLabels() const override { return true; }
+    void batchLabels(kd::Role role, const std::int64_t* labels, std::size_t count) override {
+        fed[role].insert(fed[role].end(), labels, labels + count);
+    }
+};
+} // namespace
+
+void TestTrainer::transferSetIsWhatStudentsAreFed_data() {
+    QTest::addColumn<int>("omitClass");
+    QTest::addColumn<int>("transferLimit");
+    QTest::newRow("omit 3") << 3 << 0;
+    QTest::newRow("first 200") << -1 << 200;
+    QTest::newRow("first 300 without 7") << 7 << 300;
+    QTest::newRow("omit 0, limit past the end") << 0 << 100000;
+}
+
+// "The omitted-class run never shows that class to the student", checked on the labels actually fed.
+void TestTrainer::transferSetIsWhatStudentsAreFed() {
+    QFETCH(int, omitClass);
+    QFETCH(int, transferLimit);
+    kd::ExperimentConfig c = baseConfig();
+    c.omitClass = omitClass;
+    c.transferLimit = transferLimit;
+    kd::Trainer trainer;
+    LabelRecorder rec;
+    trainer.setObserver(&rec);
+    const kd::ExperimentResult r = trainer.run(c);
+    QVERIFY(!r.stopped);
+
+    const std::vector<std::int64_t>& all = trainer.dataset()->train.labels;
+    const std::size_t limit =
+        std::min<std::size_t>(transferLimit > 0 ? transferLimit : all.size(), all.size());
+    std::map<std::int64_t, int> expected; // per epoch
+    for (std::size_t i = 0; i < limit; ++i)
+        if (all[i] != omitClass)
+            ++expected[all[i]];
+    for (kd::Role role : {kd::Role::Baseline, kd::Role::Student}) {
+        std::map<std::int64_t, int> seen;
+        for (std::int64_t y : rec.fed[role])
+            ++seen[y];
+        QVERIFY2(!seen.count(omitClass), kd::roleName(role));
+        for (auto& [label, n] : expected)
+            QCOMPARE(seen[label], n * c.epochs); // each transfer image once per epoch, nothing else
+        QCOMPARE(seen.size(), expected.size());
+    }
+    // The teacher learns from every training image, the omitted class included.
+    QCOMPARE(rec.fed[kd::Role::Teacher].size(), all.size() * std::size_t(c.teacherEpochs));
+    if (omitClass >= 0)
+        QVERIFY(std::count(rec.fed[kd::Role::Teacher].begin(), rec.fed[kd::Role::Teacher].end(), omitClass) >
+                0);
+}
+
+void TestTrainer::omitClassOutOfRange() {
+    kd::ExperimentConfig c = baseConfig();
+    c.omitClass = 10;
+    kd::Trainer trainer;
+    QString msg;
+    KD_EXPECT_ERROR(msg, trainer.run(c));
+    QVERIFY2(msg.contains("omit_class") && msg.contains("0..9"), qPrintable(msg));
+    c.omitClass = -2;
+    KD_EXPECT_ERROR(msg, trainer.run(c));
+    QVERIFY2(msg.contains("omit_class"), qPrintable(msg));
+}
+
+// The teaching views' logits belong to the models the result describes: same accuracies, same test set.
+void TestTrainer::testOutputsAreTheFinalModels() {
+    kd::Trainer trainer;
+    const kd::ExperimentResult r = trainer.run(baseConfig());
+    const kd::TestOutputs out = trainer.testOutputs();
+    QCOMPARE(out.classes, 10);
+    QCOMPARE(out.size(), std::size_t(kTest));
+    QVERIFY(out.dataset.get() == trainer.dataset());
+    const std::pair<kd::Role, const kd::ModelResult*> models[] = {
+        {kd::Role::Teacher, &r.teacher}, {kd::Role::Baseline, &r.baseline}, {kd::Role::Student, &r.student}};
+    for (const auto& [role, mr] : models) {
+        QCOMPARE(out.logits(role).size(), std::size_t(kTest * 10));
+        const kd::ConfusionMatrix m = kd::confusionMatrix(out.logits(role), out.dataset->test.labels, 10);
+        QCOMPARE(m.total(), std::int64_t(kTest));
+        QCOMPARE(m.accuracy(), mr->testAccuracy);
+    }
+    // Reusing the teacher keeps its outputs.
+    const std::vector<float> teacherLogits = out.teacher;
+    kd::ExperimentConfig c = baseConfig();
+    c.temperature = 2.0;
+    trainer.run(c, /*reuseTeacher=*/true);
+    QVERIFY(trainer.testOutputs().teacher == teacherLogits);
+}
+
+void TestTrainer::testOutputsFromCheckpointsMatch() {
+    QTemporaryDir tmp;
+    kd::Trainer trainer;
+    trainer.run(baseConfig());
+    const kd::TestOutputs live = trainer.testOutputs();
+    std::map<std::string, std::string> paths;
+    for (kd::Role role : {kd::Role::Teacher, kd::Role::Baseline, kd::Role::Student}) {
+        const std::string path = tmp.filePath(QString(kd::roleName(role)) + ".pt").toStdString();
+        trainer.saveCheckpoint(role, path);
+        paths[kd::roleName(role)] = path;
+    }
+    kd::Trainer other;
+    const kd::TestOutputs saved = other.testOutputsFromCheckpoints(baseConfig(), paths);
+    for (kd::Role role : {kd::Role::Teacher, kd::Role::Baseline, kd::Role::Student}) {
+        QCOMPARE(saved.logits(role).size(), live.logits(role).size());
+        for (std::size_t i = 0; i < live.logits(role).size(); ++i)
+            QVERIFY(std::abs(saved.logits(role)[i] - live.logits(role)[i]) < 1e-4f);
+    }
+    // Only the roles given; a missing file is named.
+    paths.erase("baseline");
+    QVERIFY(!other.testOutputsFromCheckpoints(baseConfig(), paths).has(kd::Role::Baseline));
+    paths["student"] = tmp.filePath("missing.pt").toStdString();
+    QString msg;
+    KD_EXPECT_ERROR(msg, other.testOutputsFromCheckpoints(baseConfig(), paths));
+    QVERIFY2(msg.contains("missing.pt"), qPrintable(msg));
+}
+
+void TestTrainer::stoppedRunHasNoStudentOutputs() {
+    kd::Trainer trainer;
+    Recorder rec;
+    rec.onBatch = [&](const kd::BatchMetrics& b) {
+        if (b.role == kd::Role::Baseline)
+            trainer.requestStop();
+    };
+    trainer.setObserver(&rec);
+    const kd::ExperimentResult r = trainer.run(baseConfig());
+    QVERIFY(r.stopped);
+    const kd::TestOutputs out = trainer.testOutputs();
+    QVERIFY(out.has(kd::Role::Teacher));
+    QVERIFY(!out.has(kd::Role::Baseline));
+    QVERIFY(!out.has(kd::Role::Student));
+}
+
+void TestTrainer::measureInference() {
+    kd::Trainer trainer;
+    kd::ModelResult mr;
+    QString msg;
+    KD_EXPECT_ERROR(msg, trainer.measureInference(kd::Role::Student, mr));
+    QVERIFY2(msg.contains("student"), qPrintable(msg));
+    trainer.run(baseConfig());
+    QElapsedTimer clock;
+    clock.start();
+    trainer.measureInference(kd::Role::Teacher, mr, /*budgetSeconds=*/0.3);
+    QVERIFY2(clock.elapsed() < 3000, qPrintable(QString::number(clock.elapsed())));
+    QVERIFY(mr.latencyMs > 0 && mr.latencyMs < 1000);
+    QVERIFY(mr.imagesPerSecond > 0);
+    // 200 test images: a batch of 200, timed; at least as fast per image as one at a time is not asserted
+    // (timing), only that both are finite.
+    QVERIFY(std::isfinite(mr.latencyMs) && std::isfinite(mr.imagesPerSecond));
 }
 
 QTEST_GUILESS_MAIN(TestTrainer)

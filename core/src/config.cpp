@@ -53,6 +53,8 @@ const std::vector<Field>& fields() {
         stringField("dataset", &ExperimentConfig::dataset),
         integerField("train_limit", &ExperimentConfig::trainLimit),
         integerField("test_limit", &ExperimentConfig::testLimit),
+        integerField("transfer_limit", &ExperimentConfig::transferLimit),
+        integerField("omit_class", &ExperimentConfig::omitClass),
         stringField("teacher", &ExperimentConfig::teacher),
         stringField("student", &ExperimentConfig::student),
         stringField("teacher_checkpoint", &ExperimentConfig::teacherCheckpoint),
@@ -118,6 +120,57 @@ void setField(ExperimentConfig& config, const Field& field, const json& value, c
     field.set(config, value);
 }
 
+// A preset file is a settings object that may also hold these (see Preset in config.h).
+bool isPresetKey(const std::string& key) {
+    return key == "name" || key == "explanation" || key == "runs";
+}
+
+void checkPresetKey(const std::string& key, const json& value, const std::string& source) {
+    if (key == "runs") {
+        if (!value.is_array() || value.empty())
+            throw Error(source + ": runs: expected a non-empty list of settings objects, got " +
+                        value.dump());
+        for (std::size_t i = 0; i < value.size(); ++i) {
+            const std::string where = source + ": runs[" + std::to_string(i) + "]";
+            if (!value[i].is_object())
+                throw Error(where + ": expected an object of settings, got " + value[i].dump());
+            for (const auto& [k, v] : value[i].items()) {
+                const Field* field = findField(k);
+                if (!field)
+                    throw Error(where + ": unknown setting '" + k + "'");
+                ExperimentConfig scratch;
+                setField(scratch, *field, v, where);
+            }
+        }
+    } else if (!value.is_string()) {
+        throw Error(source + ": " + key + ": expected a string, got " + value.dump());
+    }
+}
+
+json parseObject(const std::string& jsonText, const std::string& source) {
+    json doc;
+    try {
+        doc = json::parse(jsonText);
+    } catch (const json::parse_error& e) {
+        std::string what = e.what();
+        const auto pos = what.find("parse error");
+        throw Error(source + ": not valid JSON (" + (pos == std::string::npos ? what : what.substr(pos)) +
+                    ")");
+    }
+    if (!doc.is_object())
+        throw Error(source + ": expected a JSON object of settings, got " + std::string(doc.type_name()));
+    return doc;
+}
+
+std::string readTextFile(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        throw Error(path + ": cannot open (" + std::strerror(errno) + ")");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
 } // namespace
 
 const std::vector<std::string>& configKeys() {
@@ -171,19 +224,13 @@ void setConfigValue(ExperimentConfig& config, const std::string& key, const std:
 
 ExperimentConfig configFromJson(const std::string& jsonText, const std::string& source,
                                 const ExperimentConfig& base) {
-    json doc;
-    try {
-        doc = json::parse(jsonText);
-    } catch (const json::parse_error& e) {
-        std::string what = e.what();
-        const auto pos = what.find("parse error");
-        throw Error(source + ": not valid JSON (" + (pos == std::string::npos ? what : what.substr(pos)) +
-                    ")");
-    }
-    if (!doc.is_object())
-        throw Error(source + ": expected a JSON object of settings, got " + std::string(doc.type_name()));
+    const json doc = parseObject(jsonText, source);
     ExperimentConfig config = base;
     for (const auto& [key, value] : doc.items()) {
+        if (isPresetKey(key)) {
+            checkPresetKey(key, value, source);
+            continue;
+        }
         const Field* field = findField(key);
         if (!field)
             throw Error(source + ": unknown setting '" + key + "'");
@@ -193,12 +240,32 @@ ExperimentConfig configFromJson(const std::string& jsonText, const std::string& 
 }
 
 ExperimentConfig configFromFile(const std::string& path, const ExperimentConfig& base) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw Error(path + ": cannot open (" + std::strerror(errno) + ")");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return configFromJson(ss.str(), path, base);
+    return configFromJson(readTextFile(path), path, base);
+}
+
+Preset presetFromJson(const std::string& jsonText, const std::string& source, const ExperimentConfig& base) {
+    Preset preset;
+    preset.config = configFromJson(jsonText, source, base); // checks every key, the preset ones included
+    const json doc = parseObject(jsonText, source);
+    preset.name = doc.value("name", std::string());
+    preset.explanation = doc.value("explanation", std::string());
+    if (doc.contains("runs")) {
+        const json& runs = doc["runs"];
+        for (std::size_t i = 0; i < runs.size(); ++i) {
+            ExperimentConfig run = preset.config;
+            for (const auto& [key, value] : runs[i].items())
+                setField(run, *findField(key), value, source + ": runs[" + std::to_string(i) + "]");
+            preset.runs.push_back(run);
+        }
+        preset.config = preset.runs.front();
+    } else {
+        preset.runs.push_back(preset.config);
+    }
+    return preset;
+}
+
+Preset presetFromFile(const std::string& path, const ExperimentConfig& base) {
+    return presetFromJson(readTextFile(path), path, base);
 }
 
 std::string configToJson(const ExperimentConfig& config, int indent) {
@@ -218,6 +285,10 @@ void validateConfig(const ExperimentConfig& c) {
         bad("train_limit", "must be >= 0 (0 means the whole set)");
     if (c.testLimit < 0)
         bad("test_limit", "must be >= 0 (0 means the whole set)");
+    if (c.transferLimit < 0)
+        bad("transfer_limit", "must be >= 0 (0 means the whole training set)");
+    if (c.omitClass < -1)
+        bad("omit_class", "must be a class number, or -1 for none");
     auto checkSpec = [](const char* key, const std::string& spec) {
         try {
             parseModelSpec(spec);

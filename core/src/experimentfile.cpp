@@ -103,7 +103,9 @@ ordered_json modelJson(const ModelResult& m) {
             {"epochs_trained", m.epochsTrained},
             {"seconds_per_epoch", m.secondsPerEpoch},
             {"trained", m.trained},
-            {"initial_weights_hash", std::to_string(m.initialWeightsHash)}};
+            {"initial_weights_hash", std::to_string(m.initialWeightsHash)},
+            {"latency_ms", m.latencyMs},
+            {"images_per_second", m.imagesPerSecond}};
 }
 
 ordered_json epochJson(const EpochMetrics& e) {
@@ -369,6 +371,11 @@ private:
         m.secondsPerEpoch = number(n, "seconds_per_epoch");
         m.trained = boolean(child(n, "trained"));
         m.initialWeightsHash = hash(child(n, "initial_weights_hash"));
+        // Added after version 1 first shipped: optional, 0 (not measured) when absent.
+        if (n.value.contains("latency_ms"))
+            m.latencyMs = number(n, "latency_ms");
+        if (n.value.contains("images_per_second"))
+            m.imagesPerSecond = number(n, "images_per_second");
         return m;
     }
 

@@ -3,6 +3,7 @@
 #include "losstensors.h"
 #include "models.h"
 
+#include "kdcore/analysis.h"
 #include "kdcore/error.h"
 #include "kdcore/trainer.h"
 
@@ -200,6 +201,7 @@ struct Trainer::Impl {
         std::string teacherKey;
         KdNet teacher{nullptr};
         torch::Tensor teacherLogits;
+        torch::Tensor teacherTestLogits; // for the teaching views
         ModelResult teacherResult;
     };
     Kept kept;
@@ -212,11 +214,15 @@ struct Trainer::Impl {
     std::string& teacherKey = kept.teacherKey;
     KdNet& teacher = kept.teacher;
     torch::Tensor& teacherLogits = kept.teacherLogits;
+    torch::Tensor& teacherTestLogits = kept.teacherTestLogits;
     ModelResult& teacherResult = kept.teacherResult;
 
-    // The last run's students (for checkpoints).
+    // The last run's students (for checkpoints), and each model's test-set logits after its last epoch.
     KdNet baseline{nullptr};
     KdNet student{nullptr};
+    torch::Tensor lastTestLogits[3];
+    // The students' training images (indices into trainX); undefined: all of them.
+    torch::Tensor transferSet;
 
     Clock::time_point runStart;
     ExperimentResult* result = nullptr;
@@ -263,23 +269,50 @@ struct Trainer::Impl {
         teacherKey.clear(); // a teacher's cached logits belong to one dataset
         teacher = nullptr;
         teacherLogits = torch::Tensor();
+        teacherTestLogits = torch::Tensor();
     }
 
-    // Returns false when stopped during the evaluation.
-    bool evaluate(KdNet& net, double& loss, double& accuracy) {
+    // The students' transfer set (see ExperimentConfig::transferLimit and omitClass).
+    void selectTransferSet(const ExperimentConfig& c) {
+        transferSet = torch::Tensor();
+        if (c.omitClass >= input.classes)
+            throw Error("config: omit_class: " + std::to_string(c.omitClass) + " is not a class of " +
+                        c.dataset + " (0.." + std::to_string(input.classes - 1) + ", or -1 for none)");
+        if (c.transferLimit <= 0 && c.omitClass < 0)
+            return;
+        const std::int64_t n = trainX.size(0);
+        const std::int64_t limit = c.transferLimit > 0 ? std::min<std::int64_t>(c.transferLimit, n) : n;
+        torch::Tensor keep = torch::arange(limit, torch::TensorOptions().dtype(torch::kInt64).device(device));
+        if (c.omitClass >= 0)
+            keep = keep.masked_select(trainY.slice(/*dim=*/0, 0, limit).ne(c.omitClass));
+        if (keep.size(0) == 0)
+            throw Error("config: transfer_limit/omit_class: the students' transfer set is empty (the first " +
+                        std::to_string(limit) + " training images are all of class " +
+                        std::to_string(c.omitClass) + ")");
+        transferSet = keep;
+    }
+
+    // Returns false when stopped during the evaluation. Keeps the logits in *keep when given.
+    bool evaluate(KdNet& net, double& loss, double& accuracy, torch::Tensor* keep = nullptr) {
         torch::Tensor logits = predictAll(net, testX, &stopRequested);
         if (!logits.defined())
             return false;
+        if (keep)
+            *keep = logits;
         loss = torch::nn::functional::cross_entropy(logits, testY).item<double>();
         accuracy = logits.argmax(/*dim=*/1).eq(testY).to(torch::kFloat64).mean().item<double>();
         return true;
     }
 
-    // Trains one model; returns false when stopped. `distill` uses the cached teacher logits.
+    // Trains one model; returns false when stopped. `distill` uses the cached teacher logits. Students train
+    // on the transfer set, the teacher on all training images.
     bool train(Role role, KdNet& net, int epochs, const ExperimentConfig& c, bool distill, ModelResult& mr) {
         torch::manual_seed(streamSeed(c.seed, role == Role::Teacher ? kTeacherTrain : kStudentTrain));
         auto optimizer = makeOptimizer(net, c);
-        const std::int64_t n = trainX.size(0);
+        const torch::Tensor pool = role == Role::Teacher ? torch::Tensor() : transferSet;
+        const std::int64_t n = pool.defined() ? pool.size(0) : trainX.size(0);
+        torch::Tensor& testLogits = lastTestLogits[int(role)];
+        testLogits = torch::Tensor();
         const std::int64_t batchSize = std::min<std::int64_t>(c.batchSize, n);
         const int batches = int((n + batchSize - 1) / batchSize);
         double trainSeconds = 0;
@@ -288,7 +321,9 @@ struct Trainer::Impl {
             // Same order for both students: the comparison differs only in the loss.
             const std::uint64_t orderSeed = streamSeed(
                 c.seed, role == Role::Teacher ? kTeacherTrain : kStudentTrain, std::uint64_t(epoch));
-            const torch::Tensor perm = permutation(n, orderSeed).to(device);
+            torch::Tensor perm = permutation(n, orderSeed).to(device);
+            if (pool.defined())
+                perm = pool.index_select(/*dim=*/0, perm);
             const auto epochStart = Clock::now();
             double pausedSeconds = 0, sumLoss = 0, sumSoft = 0, sumHard = 0;
             std::int64_t seen = 0;
@@ -315,6 +350,10 @@ struct Trainer::Impl {
                 optimizer->zero_grad();
                 loss.backward();
                 optimizer->step();
+                if (observer && observer->wantsBatchLabels()) {
+                    const torch::Tensor labels = y.to(torch::kCPU).contiguous();
+                    observer->batchLabels(role, labels.data_ptr<std::int64_t>(), std::size_t(labels.size(0)));
+                }
 
                 BatchMetrics bm;
                 bm.role = role;
@@ -345,7 +384,7 @@ struct Trainer::Impl {
             em.trainLoss = sumLoss / double(seen);
             em.trainSoft = sumSoft / double(seen);
             em.trainHard = sumHard / double(seen);
-            if (!evaluate(net, em.testLoss, em.testAccuracy))
+            if (!evaluate(net, em.testLoss, em.testAccuracy, &testLogits))
                 return false;
             em.temperature = temperature.load();
             em.alpha = alpha.load();
@@ -360,7 +399,7 @@ struct Trainer::Impl {
             if (observer)
                 observer->epochFinished(em);
         }
-        if (epochs == 0 && !evaluate(net, mr.testLoss, mr.testAccuracy)) // untrained: where it stands
+        if (epochs == 0 && !evaluate(net, mr.testLoss, mr.testAccuracy, &testLogits)) // untrained: as it is
             return false;
         mr.trained = true;
         return true;
@@ -377,6 +416,7 @@ struct Trainer::Impl {
             return false;
         }
         teacherLogits = logits;
+        teacherTestLogits = lastTestLogits[int(Role::Teacher)];
         out.teacherLogitsSeconds = secondsSince(t0);
         teacher = net;
         teacherResult = mr;
@@ -456,9 +496,13 @@ ExperimentResult Trainer::run(const ExperimentConfig& config, bool reuseTeacher)
         const std::string teacherKey = d->datasetKey + "|" + config.teacher + "|" + config.teacherCheckpoint +
                                        "|" + std::to_string(config.teacherEpochs) + "|" +
                                        std::to_string(config.seed);
+        d->selectTransferSet(config);
+        for (torch::Tensor& logits : d->lastTestLogits)
+            logits = torch::Tensor();
         if (reuseTeacher && d->teacher && d->teacherKey == teacherKey) {
             result.teacher = d->teacherResult;
             result.teacher.trained = false;
+            d->lastTestLogits[int(Role::Teacher)] = d->teacherTestLogits;
         } else if (!config.teacherCheckpoint.empty()) {
             d->phase(Phase::Teacher, "loading teacher " + config.teacherCheckpoint);
             CheckpointInfo info;
@@ -474,8 +518,9 @@ ExperimentResult Trainer::run(const ExperimentConfig& config, bool reuseTeacher)
             ModelResult mr;
             mr.spec = info.spec;
             mr.stats = modelStats(net->spec(), d->input);
-            result.stopped = !d->evaluate(net, mr.testLoss, mr.testAccuracy) ||
-                             !d->adoptTeacher(net, mr, teacherKey, result);
+            result.stopped =
+                !d->evaluate(net, mr.testLoss, mr.testAccuracy, &d->lastTestLogits[int(Role::Teacher)]) ||
+                !d->adoptTeacher(net, mr, teacherKey, result);
         } else {
             d->phase(Phase::Teacher, "training teacher " + config.teacher);
             ModelResult mr;
@@ -513,6 +558,98 @@ ExperimentResult Trainer::run(const ExperimentConfig& config, bool reuseTeacher)
     result.totalSeconds = secondsSince(d->runStart);
     d->phase(Phase::Done, result.stopped ? "stopped" : "done");
     return result;
+}
+
+TestOutputs Trainer::testOutputs() const {
+    TestOutputs out;
+    out.dataset = d->dataset;
+    out.classes = d->input.classes;
+    if (!d->dataset)
+        return out;
+    for (Role role : {Role::Teacher, Role::Baseline, Role::Student}) {
+        const torch::Tensor& logits = d->lastTestLogits[int(role)];
+        if (!logits.defined())
+            continue;
+        const torch::Tensor cpu = logits.to(torch::kCPU, torch::kFloat32).contiguous();
+        const float* p = cpu.data_ptr<float>();
+        std::vector<float>& dst = role == Role::Teacher    ? out.teacher
+                                  : role == Role::Baseline ? out.baseline
+                                                           : out.student;
+        dst.assign(p, p + cpu.numel());
+    }
+    return out;
+}
+
+TestOutputs Trainer::testOutputsFromCheckpoints(const ExperimentConfig& config,
+                                                const std::map<std::string, std::string>& checkpoints) {
+    validateConfig(config);
+    d->stopRequested = false;
+    applyThreadPolicy(config.threads);
+    try {
+        d->loadData(config);
+        TestOutputs out;
+        out.dataset = d->dataset;
+        out.classes = d->input.classes;
+        for (Role role : {Role::Teacher, Role::Baseline, Role::Student}) {
+            const auto it = checkpoints.find(roleName(role));
+            if (it == checkpoints.end())
+                continue;
+            CheckpointInfo info;
+            KdNet net = loadNet(it->second, &info);
+            if (info.input.classes != d->input.classes || info.input.height != d->input.height ||
+                info.input.width != d->input.width)
+                throw Error(it->second + ": the model expects " + std::to_string(info.input.height) + "x" +
+                            std::to_string(info.input.width) + " images and " +
+                            std::to_string(info.input.classes) + " classes, but dataset " + config.dataset +
+                            " has " + std::to_string(d->input.height) + "x" + std::to_string(d->input.width) +
+                            " and " + std::to_string(d->input.classes));
+            net->to(d->device);
+            const torch::Tensor logits =
+                predictAll(net, d->testX).to(torch::kCPU, torch::kFloat32).contiguous();
+            std::vector<float>& dst = role == Role::Teacher    ? out.teacher
+                                      : role == Role::Baseline ? out.baseline
+                                                               : out.student;
+            dst.assign(logits.data_ptr<float>(), logits.data_ptr<float>() + logits.numel());
+        }
+        return out;
+    } catch (const c10::Error& e) {
+        throw Error(std::string("evaluating the saved models failed: ") + e.what_without_backtrace());
+    }
+}
+
+void Trainer::measureInference(Role role, ModelResult& result, double budgetSeconds) const {
+    KdNet net = role == Role::Teacher ? d->teacher : role == Role::Baseline ? d->baseline : d->student;
+    if (net.is_empty() || !d->testX.defined() || d->testX.size(0) == 0)
+        throw Error(std::string("no ") + roleName(role) + " model to measure (nothing trained yet)");
+    torch::NoGradGuard noGrad;
+    net->eval();
+    auto median = [](std::vector<double> v) {
+        std::sort(v.begin(), v.end());
+        return v[v.size() / 2];
+    };
+    // Whatever the budget, a few repetitions of each, after one warm-up pass (first-call allocations).
+    const torch::Tensor one = d->testX.slice(/*dim=*/0, 0, 1);
+    const torch::Tensor many = d->testX.slice(/*dim=*/0, 0, std::min<std::int64_t>(256, d->testX.size(0)));
+    auto timeOnce = [&](const torch::Tensor& x) {
+        // A pause between repetitions (not timed) leaves the cores to other threads for a moment: measured in
+        // the app, back-to-back passes on every core delayed the GUI thread by up to 60 ms.
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        const auto t0 = Clock::now();
+        torch::Tensor out = net->forward(x);
+        out.sum().item<float>(); // waits for the result on any device
+        return secondsSince(t0);
+    };
+    timeOnce(one);
+    timeOnce(many);
+    std::vector<double> single, batch;
+    const auto start = Clock::now();
+    while (single.size() < 5 || (secondsSince(start) < budgetSeconds / 3 && single.size() < 1000))
+        single.push_back(timeOnce(one));
+    const auto batchStart = Clock::now();
+    while (batch.size() < 3 || (secondsSince(batchStart) < budgetSeconds * 2 / 3 && batch.size() < 100))
+        batch.push_back(timeOnce(many));
+    result.latencyMs = median(single) * 1000.0;
+    result.imagesPerSecond = double(many.size(0)) / median(batch);
 }
 
 void Trainer::saveCheckpoint(Role role, const std::string& path) const {

@@ -12,6 +12,10 @@ struct ExperimentConfig {
     std::string dataset = "fashion-mnist";
     std::int64_t trainLimit = 0; // 0: whole set
     std::int64_t testLimit = 0;
+    // The students' transfer set: the first `transferLimit` training images (0: all), without the images of
+    // class `omitClass` (-1: none). The teacher always trains on the whole training set.
+    std::int64_t transferLimit = 0;
+    int omitClass = -1;
     std::string teacher = "cnn:32,64+dropout=0.3";
     std::string student = "mlp:128";
     std::string teacherCheckpoint; // non-empty: load the teacher instead of training it
@@ -43,6 +47,19 @@ ExperimentConfig configFromJson(const std::string& jsonText, const std::string& 
                                 const ExperimentConfig& base = {});
 ExperimentConfig configFromFile(const std::string& path, const ExperimentConfig& base = {});
 std::string configToJson(const ExperimentConfig& config, int indent = 2);
+
+// A preset file: a settings object that may also name itself, explain itself (shown in the app), and list a
+// series of runs, each an object of settings applied on top of the file's own (e.g. the same experiment at
+// T = 1, 4 and 10). configFromJson accepts such a file too (checking and skipping the three keys).
+struct Preset {
+    std::string name;
+    std::string explanation;
+    ExperimentConfig config;            // the first run
+    std::vector<ExperimentConfig> runs; // at least one
+};
+Preset presetFromJson(const std::string& jsonText, const std::string& source,
+                      const ExperimentConfig& base = {});
+Preset presetFromFile(const std::string& path, const ExperimentConfig& base = {});
 
 // Checks ranges and specs (T > 0, alpha in [0,1], batch size > 0, epochs >= 0, parsable specs, ...).
 void validateConfig(const ExperimentConfig& config);

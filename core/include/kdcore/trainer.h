@@ -5,6 +5,7 @@
 #include "kdcore/modelspec.h"
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -49,6 +50,10 @@ struct ModelResult {
     double secondsPerEpoch = 0;
     bool trained = false;                 // false when loaded from a checkpoint or not reached (stopped)
     std::uint64_t initialWeightsHash = 0; // FNV-1a of the parameters before training
+    // Inference speed on this machine's CPU (Trainer::measureInference), 0 when not measured: median time
+    // for one image, and images per second at batch 256.
+    double latencyMs = 0;
+    double imagesPerSecond = 0;
 };
 
 struct ExperimentResult {
@@ -68,7 +73,13 @@ public:
     virtual void phaseStarted(Phase /*phase*/, const std::string& /*description*/) {}
     virtual void batchFinished(const BatchMetrics& /*metrics*/) {}
     virtual void epochFinished(const EpochMetrics& /*metrics*/) {}
+    // The labels of each training batch, after its step (for tests that check what a model was fed); only
+    // called when wantsBatchLabels() is true, as it copies them to the CPU.
+    virtual bool wantsBatchLabels() const { return false; }
+    virtual void batchLabels(Role /*role*/, const std::int64_t* /*labels*/, std::size_t /*count*/) {}
 };
+
+struct TestOutputs; // kdcore/analysis.h
 
 // One experiment: teacher (trained, or loaded) -> cached teacher logits -> baseline student (cross-entropy)
 // -> distilled student, both students from the same initial weights. The Trainer keeps the loaded dataset
@@ -93,6 +104,21 @@ public:
 
     bool hasTeacher() const;
     const Dataset* dataset() const; // the loaded dataset, or nullptr
+
+    // The last run's models on the test set (logits after each model's last epoch) with the dataset, for the
+    // teaching views. Models the run did not reach have no logits.
+    TestOutputs testOutputs() const;
+    // The same for a saved run (an opened .kdlab file): loads `config`'s dataset (kept, as run() does) and
+    // the checkpoints ("teacher" | "baseline" | "student" -> .pt path; missing roles get no logits). Throws
+    // kd::Error naming a checkpoint that cannot be read or does not fit the dataset.
+    TestOutputs testOutputsFromCheckpoints(const ExperimentConfig& config,
+                                           const std::map<std::string, std::string>& checkpoints);
+
+    // Measures the last run's model (teacher, baseline or student) on this machine: the median time of a
+    // forward pass for one image, and images per second at batch 256 (median of several batches), in eval
+    // mode without autograd, with the run's threads. Takes about `budgetSeconds`; sets result.latencyMs and
+    // result.imagesPerSecond. Throws kd::Error when there is no such model.
+    void measureInference(Role role, ModelResult& result, double budgetSeconds = 0.5) const;
 
     // Writes the model of the last run (teacher, baseline or student) with its spec and normalisation.
     void saveCheckpoint(Role role, const std::string& path) const;
