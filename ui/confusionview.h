@@ -1,0 +1,93 @@
+#pragma once
+// Confusion matrices of teacher, baseline and distilled student side by side (rows = true class, columns =
+// predicted class, counts in the cells), with a per-class accuracy table below. When the students never saw
+// one class in training (the omitted class), a slider adds a bias to the distilled student's logit for that
+// class and its matrix and the table follow live (Hinton et al. 2015: the student still got most 3s right
+// after a bias shift, though digit 3 was left out of its transfer set).
+
+#include "kdcore/analysis.h"
+
+#include <QWidget>
+
+#include <memory>
+
+class QCustomPlot;
+class QLabel;
+class QSlider;
+class QStackedWidget;
+class QTableWidget;
+
+namespace kdui {
+
+class ConfusionView : public QWidget {
+    Q_OBJECT
+public:
+    explicit ConfusionView(QWidget* parent = nullptr);
+    ~ConfusionView() override;
+
+    // Null, no test images or no teacher logits: a placeholder text. A model without logits (a stopped run)
+    // gets an empty plot saying so and "-" in the table.
+    void setOutputs(std::shared_ptr<const kd::TestOutputs> outputs);
+    std::shared_ptr<const kd::TestOutputs> outputs() const { return m_outputs; }
+
+    // The class left out of the students' training set (-1 = none). When >= 0 (and a class of the outputs),
+    // shows the bias slider and marks the class's row in the table. Changing the class resets the bias to 0.
+    void setOmittedClass(int omittedClass);
+    int omittedClass() const { return m_omitted; }
+
+    // Added to the distilled student's logit for the omitted class; clamped to [-10, 10]. Applied only while
+    // an omitted class is set.
+    void setBias(double bias);
+    double bias() const { return m_bias; }
+    static constexpr double kMaxBias = 10.0;
+
+    QString explanation() const;
+    bool showsPlaceholder() const;
+    QString placeholderText() const;
+
+    // What is shown: the distilled student's with the bias applied; empty (classes 0) for a model without
+    // logits or when nothing is shown.
+    kd::ConfusionMatrix matrix(kd::Role role) const;
+    // Rows: the classes, then "All classes"; columns: Teacher, Baseline, Distilled ("93.2%", "-" when
+    // absent).
+    QTableWidget* perClassTable() const { return m_table; }
+    QCustomPlot* plot(kd::Role role) const;
+    QString plotTitle(kd::Role role) const;
+    QWidget* biasRow() const { return m_biasRow; }
+
+Q_SIGNALS:
+    void biasChanged(double bias);
+
+protected:
+    void resizeEvent(QResizeEvent* event) override;
+
+private:
+    struct Plot;
+    const kd::TestOutputs* usable() const;
+    bool omittedActive() const;
+    QString className(int c) const;
+    void rebuild();
+    void updateRole(kd::Role role);
+    void updateTable();
+    void updateBiasRow();
+    void updateTickRotation();
+
+    std::shared_ptr<const kd::TestOutputs> m_outputs;
+    int m_omitted = -1;
+    double m_bias = 0;
+    bool m_syncing = false;
+    kd::ConfusionMatrix m_matrices[3]; // indexed by kd::Role
+
+    QLabel* m_explanation;
+    QStackedWidget* m_stack;
+    QLabel* m_placeholder;
+    QWidget* m_biasRow;
+    QLabel* m_biasLabel;
+    QSlider* m_biasSlider;
+    QLabel* m_biasValue;
+    QLabel* m_biasEffect;
+    QTableWidget* m_table;
+    std::unique_ptr<Plot> m_plots[3]; // indexed by kd::Role
+};
+
+} // namespace kdui
