@@ -1,11 +1,16 @@
 // The main window end to end, offscreen, on a small generated dataset: start, live plots, T changed mid-run,
 // stop, close during training, GUI-thread latency, run list overlays, save/open, export.
+#include "confusionview.h"
+#include "darkknowledgeview.h"
+#include "efficiencyview.h"
 #include "experimentpanel.h"
 #include "mainwindow.h"
 #include "openmpwait.h"
 #include "plots.h"
+#include "temperaturelens.h"
 #include "trainingworker.h"
 
+#include "kdcore/analysis.h"
 #include "kdcore/trainer.h"
 #include "testdata.h"
 
@@ -19,6 +24,8 @@
 #include <QProcess>
 #include <QSignalSpy>
 #include <QSlider>
+#include <QSpinBox>
+#include <QTabWidget>
 #include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -49,6 +56,11 @@ private Q_SLOTS:
     void noDisplayGivesClearMessage();
     void badCommandLineGivesOneLineError_data();
     void badCommandLineGivesOneLineError();
+    void teachingViewsShowTheFinishedRun();
+    void openedRunRecomputesTeachingViews();
+    void builtInPresetsLoad();
+    void presetSeriesRunsEveryRunWithOneTeacher();
+    void omittedClassRunShowsBiasAndNeverFedClass();
 
 private:
     kd::ExperimentConfig tinyConfig(int epochs = 2) const;
@@ -388,6 +400,164 @@ void TestMainWindow::badCommandLineGivesOneLineError() {
                                   .filter(QRegularExpression("^kdlab: error: "));
     QCOMPARE(lines.size(), 1);
     QVERIFY2(lines.front().contains(expected), qPrintable(lines.front()));
+}
+
+void TestMainWindow::teachingViewsShowTheFinishedRun() {
+    MainWindow w;
+    w.setAskToSave(false);
+    w.setConfig(tinyConfig(2));
+    w.show();
+    QVERIFY(w.lens()->showsPlaceholder()); // nothing trained yet
+    QVERIFY(w.efficiencyView()->showsPlaceholder());
+    QVERIFY(runToEnd(w));
+    const kd::RunRecord* run = w.runs().front().get();
+    const kdui::TestOutputsPtr out = w.testOutputs(run);
+    QVERIFY(out);
+    QCOMPARE(int(out->size()), 300);
+    QVERIFY(out->has(Role::Teacher) && out->has(Role::Baseline) && out->has(Role::Student));
+
+    // Lens: the engine's softmax of the chosen image at the panel's T, and it follows the slider at once.
+    QVERIFY(!w.lens()->showsPlaceholder());
+    w.tabs()->setCurrentWidget(w.lens());
+    w.lens()->setImageIndex(7);
+    for (double t : {1.0, 4.0, 20.0}) {
+        QElapsedTimer clock;
+        clock.start();
+        w.panel()->setTemperature(t);
+        QCoreApplication::processEvents();
+        QVERIFY2(clock.elapsed() < 50, qPrintable(QString("redraw took %1 ms").arg(clock.elapsed())));
+        QCOMPARE(w.lens()->temperature(), t);
+        const std::vector<double> expected = kd::softmaxAtTemperature(&out->teacher[7 * 10], 10, t);
+        const std::vector<double> shown =
+            w.lens()->probabilities(kdui::TemperatureLens::LensChart::TeacherAtT);
+        QCOMPARE(shown.size(), expected.size());
+        for (std::size_t c = 0; c < shown.size(); ++c)
+            QVERIFY(std::abs(shown[c] - expected[c]) < 1e-12);
+        QCOMPARE(w.darkKnowledgeView()->temperature(), t);
+    }
+    // The lens's own T control moves the panel's (one temperature in the window).
+    w.lens()->setTemperature(3.0);
+    QCOMPARE(w.panel()->temperature(), 3.0);
+
+    // Dark knowledge: rows sum to 1. Confusion: every test image counted once per model.
+    const kd::ClassMatrix m = w.darkKnowledgeView()->matrix();
+    QCOMPARE(m.classes, 10);
+    for (int r = 0; r < 10; ++r) {
+        double sum = 0;
+        for (int c = 0; c < 10; ++c)
+            sum += m.at(r, c);
+        QVERIFY(std::abs(sum - 1.0) < 1e-9);
+    }
+    for (Role role : {Role::Teacher, Role::Baseline, Role::Student}) {
+        const kd::ConfusionMatrix cm = w.confusionView()->matrix(role);
+        QCOMPARE(cm.total(), std::int64_t(300));
+        QCOMPARE(cm.accuracy(), kdui::latestAccuracy(run, role));
+    }
+    // Efficiency: measured after training, shown in the table.
+    QVERIFY(run->result.teacher.latencyMs > 0 && run->result.student.imagesPerSecond > 0);
+    QVERIFY(!w.efficiencyView()->showsPlaceholder());
+    QVERIFY(!w.efficiencyView()
+                 ->cellText(kdui::EfficiencyView::Latency, kdui::EfficiencyView::StudentColumn)
+                 .contains("not measured"));
+}
+
+// A run from a .kdlab file has no logits in memory: they are recomputed from its checkpoints, the same.
+void TestMainWindow::openedRunRecomputesTeachingViews() {
+    const QString path = m_tmp.filePath("views.kdlab");
+    std::vector<float> studentLogits;
+    {
+        MainWindow w;
+        w.setAskToSave(false);
+        w.setConfig(tinyConfig(1));
+        QVERIFY(runToEnd(w));
+        studentLogits = w.testOutputs(w.runs().front().get())->student;
+        QVERIFY(w.saveExperiment(path));
+    }
+    MainWindow w;
+    w.setAskToSave(false);
+    QVERIFY(w.openExperiment(path));
+    const kd::RunRecord* run = w.runs().front().get();
+    QTRY_VERIFY_WITH_TIMEOUT(w.testOutputs(run) != nullptr, 30000);
+    const std::vector<float>& again = w.testOutputs(run)->student;
+    QCOMPARE(again.size(), studentLogits.size());
+    for (std::size_t i = 0; i < again.size(); ++i)
+        QVERIFY(std::abs(again[i] - studentLogits[i]) < 1e-4f);
+    QTRY_VERIFY(!w.lens()->showsPlaceholder());
+    QCOMPARE(w.confusionView()->matrix(Role::Student).total(), std::int64_t(300));
+    QVERIFY(!w.efficiencyView()->showsPlaceholder()); // from the saved result
+}
+
+void TestMainWindow::builtInPresetsLoad() {
+    MainWindow w;
+    w.setAskToSave(false);
+    const QStringList presets = MainWindow::builtInPresets();
+    const QStringList files = QDir(QStringLiteral(KDLAB_PRESETS_DIR)).entryList({"*.json"}, QDir::Files);
+    QCOMPARE(presets.size(), files.size()); // every preset file is in the app
+    for (const QString& path : presets) {
+        QString error;
+        QVERIFY2(w.loadPreset(path, &error), qPrintable(path + ": " + error));
+        QVERIFY(w.presetBanner()->isVisibleTo(&w));
+        QVERIFY(w.panel()->validationError().isEmpty());
+    }
+    // The last one is "Omitted class": its settings reach the panel, explanation in the banner.
+    QCOMPARE(w.panel()->omitClassSpin()->value(), 3);
+    QCOMPARE(w.panel()->config().omitClass, 3);
+    QVERIFY(w.presetBanner()->text().contains("Omitted class"));
+    QVERIFY(w.presetBanner()->text().contains("digit 3"));
+    // A broken preset file: one message naming it, the panel as it was.
+    const QString bad = m_tmp.filePath("bad-preset.json");
+    QVERIFY(testdata::writeFile(bad, R"({"name": "x", "runs": [{"alpha": 3}]})"));
+    QString error;
+    QVERIFY(!w.loadPreset(bad, &error));
+    QVERIFY2(error.contains("bad-preset.json") && error.contains("alpha"), qPrintable(error));
+    QCOMPARE(w.panel()->config().omitClass, 3);
+}
+
+void TestMainWindow::presetSeriesRunsEveryRunWithOneTeacher() {
+    const QString path = m_tmp.filePath("series.json");
+    kd::ExperimentConfig c = tinyConfig(1);
+    const QString json =
+        QString(R"({"name": "Two temperatures", "explanation": "The same run at T = 1 and 4.",
+        "dataset": "%1", "teacher": "mlp:64", "student": "mlp:16", "teacher_epochs": 1, "epochs": 1,
+        "batch_size": 32, "device": "cpu", "runs": [{"temperature": 1}, {"temperature": 4}]})")
+            .arg(QString::fromStdString(c.dataset));
+    QVERIFY(testdata::writeFile(path, json.toUtf8()));
+    MainWindow w;
+    w.setAskToSave(false);
+    QVERIFY(w.loadPreset(path));
+    QVERIFY(w.presetBanner()->text().contains("2 runs"));
+    QVERIFY(w.startRun());
+    QTRY_VERIFY_WITH_TIMEOUT(w.runs().size() == 2 && !w.isRunning(), 60000);
+    QCOMPARE(w.pendingSeriesRuns(), 0);
+    QCOMPARE(w.runs()[0]->config.temperature, 1.0);
+    QCOMPARE(w.runs()[1]->config.temperature, 4.0);
+    QCOMPARE(QString::fromStdString(w.runs()[1]->status), QString("done"));
+    for (const kd::EpochMetrics& e : w.runs()[1]->result.history)
+        QVERIFY(e.role != Role::Teacher); // the second run reused the teacher
+    QCOMPARE(w.runs()[1]->result.teacher.testAccuracy, w.runs()[0]->result.teacher.testAccuracy);
+}
+
+void TestMainWindow::omittedClassRunShowsBiasAndNeverFedClass() {
+    MainWindow w;
+    w.setAskToSave(false);
+    kd::ExperimentConfig c = tinyConfig(2);
+    c.omitClass = 3;
+    w.setConfig(c);
+    QVERIFY(runToEnd(w));
+    const kd::RunRecord* run = w.runs().front().get();
+    QCOMPARE(run->config.omitClass, 3);
+    QCOMPARE(w.confusionView()->omittedClass(), 3);
+    QVERIFY(w.confusionView()->biasRow()->isVisibleTo(w.confusionView()));
+    // The baseline never saw a 3, so it (practically) never predicts one; the teacher did.
+    const kd::ConfusionMatrix baseline = w.confusionView()->matrix(Role::Baseline);
+    QVERIFY(baseline.classTotal(3) > 0);
+    QVERIFY2(baseline.classAccuracy(3) < 0.05, qPrintable(QString::number(baseline.classAccuracy(3))));
+    // A large bias on the student's 3 makes it predict 3 for every 3 (and more).
+    w.confusionView()->setBias(10.0);
+    QVERIFY(w.confusionView()->matrix(Role::Student).classAccuracy(3) >=
+            kd::confusionMatrix(w.testOutputs(run)->student, w.testOutputs(run)->dataset->test.labels, 10)
+                .classAccuracy(3));
+    QCOMPARE(w.confusionView()->matrix(Role::Student).total(), std::int64_t(300));
 }
 
 // QTEST_MAIN, plus what kdlab's main() does first (see openmpwait.h), so the latency measured is the app's.

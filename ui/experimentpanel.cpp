@@ -151,6 +151,8 @@ ExperimentPanel::ExperimentPanel(QWidget* parent)
     , m_batch(new QSpinBox(this))
     , m_seed(new QSpinBox(this))
     , m_trainLimit(new QSpinBox(this))
+    , m_transferLimit(new QSpinBox(this))
+    , m_omitClass(new QSpinBox(this))
     , m_lr(new QLineEdit(this)) {
     // Dataset.
     m_dataset->addItem(tr("Fashion-MNIST"), QStringLiteral("fashion-mnist"));
@@ -221,6 +223,15 @@ ExperimentPanel::ExperimentPanel(QWidget* parent)
     m_trainLimit->setRange(0, 100'000'000);
     m_trainLimit->setSpecialValueText(tr("all"));
     m_trainLimit->setToolTip(tr("Train on the first N images only (0: all)."));
+    m_transferLimit->setRange(0, 100'000'000);
+    m_transferLimit->setSpecialValueText(tr("all"));
+    m_transferLimit->setToolTip(
+        tr("The students learn from the first N training images only (0: all); the "
+           "teacher still learns from all of them. Soft targets help most with few."));
+    m_omitClass->setRange(-1, 999);
+    m_omitClass->setSpecialValueText(tr("none"));
+    m_omitClass->setToolTip(tr("Leave every image of this class (0-based) out of the students' training "
+                               "images: only the teacher sees it. See the Confusion tab afterwards."));
     auto* lrValidator = new QDoubleValidator(1e-8, 10.0, 8, m_lr);
     lrValidator->setLocale(QLocale::c());
     lrValidator->setNotation(QDoubleValidator::ScientificNotation);
@@ -233,6 +244,8 @@ ExperimentPanel::ExperimentPanel(QWidget* parent)
     adv->addRow(tr("Batch size"), m_batch);
     adv->addRow(tr("Seed"), m_seed);
     adv->addRow(tr("Training images"), m_trainLimit);
+    adv->addRow(tr("Student images"), m_transferLimit);
+    adv->addRow(tr("Hide class from students"), m_omitClass);
     // Collapsed by default; the settings apply either way.
     adv->setContentsMargins(12, 0, 0, 0);
     m_advancedToggle->setText(tr("Advanced"));
@@ -245,7 +258,8 @@ ExperimentPanel::ExperimentPanel(QWidget* parent)
         m_advanced->setVisible(open);
         m_advancedToggle->setArrowType(open ? Qt::DownArrow : Qt::RightArrow);
     });
-    for (QSpinBox* box : {m_epochs, m_teacherEpochs, m_batch, m_seed, m_trainLimit})
+    for (QSpinBox* box :
+         {m_epochs, m_teacherEpochs, m_batch, m_seed, m_trainLimit, m_transferLimit, m_omitClass})
         connect(box, &QSpinBox::valueChanged, this, &ExperimentPanel::configEdited);
     connect(m_lr, &QLineEdit::textChanged, this, &ExperimentPanel::configEdited);
 
@@ -352,6 +366,8 @@ kd::ExperimentConfig ExperimentPanel::config() const {
     c.batchSize = m_batch->value();
     c.seed = std::uint64_t(m_seed->value());
     c.trainLimit = m_trainLimit->value();
+    c.transferLimit = m_transferLimit->value();
+    c.omitClass = m_omitClass->value();
     bool ok = false;
     const double lr = QLocale::c().toDouble(m_lr->text(), &ok);
     c.lr = ok ? lr : -1.0; // invalid text: validateConfig names the field
@@ -370,6 +386,8 @@ void ExperimentPanel::setConfig(const kd::ExperimentConfig& c) {
     m_batch->setValue(c.batchSize);
     m_seed->setValue(int(std::min<std::uint64_t>(c.seed, 1'000'000'000)));
     m_trainLimit->setValue(int(std::min<std::int64_t>(c.trainLimit, 100'000'000)));
+    m_transferLimit->setValue(int(std::min<std::int64_t>(c.transferLimit, 100'000'000)));
+    m_omitClass->setValue(std::min(c.omitClass, 999));
     m_lr->setText(QString::number(c.lr, 'g', 6));
     updateCompression();
 }

@@ -84,6 +84,8 @@ public:
     QSpinBox* batchSizeSpin() const { return m_batch; }
     QSpinBox* seedSpin() const { return m_seed; }
     QSpinBox* trainLimitSpin() const { return m_trainLimit; }
+    QSpinBox* transferLimitSpin() const { return m_transferLimit; }
+    QSpinBox* omitClassSpin() const { return m_omitClass; }
     QLineEdit* learningRateEdit() const { return m_lr; }
     QLabel* compressionLabel() const { return m_compression; }
 
@@ -118,6 +120,8 @@ private:
     QSpinBox* m_batch;
     QSpinBox* m_seed;
     QSpinBox* m_trainLimit;
+    QSpinBox* m_transferLimit;
+    QSpinBox* m_omitClass;
     QLineEdit* m_lr;
     QList<QWidget*> m_lockedWhileRunning;
     bool m_syncing = false;

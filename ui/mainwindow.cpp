@@ -1,7 +1,11 @@
 #include "mainwindow.h"
 
+#include "confusionview.h"
+#include "darkknowledgeview.h"
+#include "efficiencyview.h"
 #include "experimentpanel.h"
 #include "plots.h"
+#include "temperaturelens.h"
 #include "trainingworker.h"
 
 #include "kdcore/report.h"
@@ -12,6 +16,7 @@
 #include <QCloseEvent>
 #include <QDateTime>
 #include <QDir>
+#include <QFile>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QHBoxLayout>
@@ -24,12 +29,19 @@
 #include <QSplitter>
 #include <QStandardPaths>
 #include <QStatusBar>
+#include <QTabWidget>
+#include <QTimer>
 #include <QToolBar>
 #include <QVBoxLayout>
 
 #include <cmath>
 #include <filesystem>
 #include <system_error>
+
+// A static library's resources need an explicit init (outside any namespace).
+static void initPresetResources() {
+    Q_INIT_RESOURCE(presets);
+}
 
 namespace kdui {
 namespace {
@@ -52,6 +64,7 @@ QString formatDuration(double seconds) {
 MainWindow::MainWindow(QWidget* parent)
     : QMainWindow(parent) {
     registerMetaTypes();
+    initPresetResources();
 
     // Qt's worker-object pattern: the worker lives on m_thread until the window goes.
     m_worker = new TrainingWorker;
@@ -63,6 +76,9 @@ MainWindow::MainWindow(QWidget* parent)
     connect(m_worker, &TrainingWorker::epochReported, this, &MainWindow::onEpoch);
     connect(m_worker, &TrainingWorker::finished, this, &MainWindow::onFinished);
     connect(m_worker, &TrainingWorker::failed, this, &MainWindow::onFailed);
+    connect(m_worker, &TrainingWorker::testOutputsReady, this, &MainWindow::onTestOutputs);
+    connect(this, &MainWindow::analyseRequested, m_worker, &TrainingWorker::analyse);
+    connect(m_worker, &TrainingWorker::analysed, this, &MainWindow::onAnalysed);
     m_thread.setObjectName(QStringLiteral("kdlab training"));
     m_thread.start();
 
@@ -115,6 +131,23 @@ void MainWindow::buildActions() {
     m_stopAction = runMenu->addAction(tr("Stop"), this, &MainWindow::stopRun);
     m_stopAction->setShortcut(QKeySequence(Qt::SHIFT | Qt::Key_F5));
     m_stopAction->setToolTip(tr("Stop after the current batch; results so far are kept"));
+
+    // Guided presets, each with its explanation as the tooltip (and in the banner once loaded).
+    auto* presetMenu = menuBar()->addMenu(tr("&Presets"));
+    presetMenu->setToolTipsVisible(true);
+    for (const QString& path : builtInPresets()) {
+        kd::Preset preset;
+        try {
+            QFile file(path);
+            file.open(QIODevice::ReadOnly);
+            preset = kd::presetFromJson(file.readAll().toStdString(), path.toStdString());
+        } catch (const std::exception&) {
+            continue; // a broken built-in preset is caught by tst_presets, not shown here
+        }
+        QAction* action = presetMenu->addAction(QString::fromStdString(preset.name), this,
+                                                [this, path] { loadPreset(path); });
+        action->setToolTip(QString::fromStdString(preset.explanation));
+    }
 
     auto* toolBar = addToolBar(tr("Run"));
     toolBar->setObjectName(QStringLiteral("runToolBar"));
@@ -174,10 +207,17 @@ void MainWindow::buildLayout() {
     m_errorLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
     m_errorLabel->hide();
 
+    m_presetBanner = new QLabel;
+    m_presetBanner->setWordWrap(true);
+    m_presetBanner->setStyleSheet(QStringLiteral(
+        "QLabel { background: #eaf2fb; border: 1px solid #b6cde8; padding: 6px; border-radius: 3px; }"));
+    m_presetBanner->hide();
+
     auto* right = new QWidget;
     auto* rightLayout = new QVBoxLayout(right);
     rightLayout->setContentsMargins(0, 0, 0, 0);
     rightLayout->addWidget(m_errorLabel);
+    rightLayout->addWidget(m_presetBanner);
     auto* plotsSplit = new QSplitter(Qt::Vertical);
     auto* lossBox = new QWidget;
     auto* lossLayout = new QVBoxLayout(lossBox);
@@ -193,7 +233,27 @@ void MainWindow::buildLayout() {
     plotsSplit->setStretchFactor(0, 1);
     plotsSplit->setStretchFactor(1, 1);
     plotsSplit->setSizes({470, 380});
-    rightLayout->addWidget(plotsSplit, 1);
+
+    // The teaching views show the primary selected run, from its cached test-set logits.
+    m_lens = new TemperatureLens;
+    m_darkView = new DarkKnowledgeView;
+    m_confusionView = new ConfusionView;
+    m_efficiencyView = new EfficiencyView;
+    // One temperature: the views' own T controls move the panel's (and so the engine's, while training).
+    connect(m_lens, &TemperatureLens::temperatureChanged, m_panel, &ExperimentPanel::setTemperature);
+    connect(m_darkView, &DarkKnowledgeView::temperatureChanged, m_panel, &ExperimentPanel::setTemperature);
+    m_tabs = new QTabWidget;
+    m_tabs->setDocumentMode(true);
+    m_tabs->addTab(plotsSplit, tr("Training"));
+    m_tabs->addTab(m_lens, tr("Temperature lens"));
+    m_tabs->addTab(m_darkView, tr("Dark knowledge"));
+    m_tabs->addTab(m_confusionView, tr("Confusion"));
+    m_tabs->addTab(m_efficiencyView, tr("Efficiency"));
+    m_tabs->setTabToolTip(1, m_lens->explanation());
+    m_tabs->setTabToolTip(2, m_darkView->explanation());
+    m_tabs->setTabToolTip(3, m_confusionView->explanation());
+    m_tabs->setTabToolTip(4, m_efficiencyView->explanation());
+    rightLayout->addWidget(m_tabs, 1);
 
     auto* split = new QSplitter(Qt::Horizontal);
     split->addWidget(left);
@@ -230,6 +290,12 @@ bool MainWindow::startRun() {
     m_errorLabel->hide();
     const kd::ExperimentConfig config = m_panel->config();
     const bool reuse = m_panel->reuseTeacher();
+    // A preset's series runs when Start is pressed on its first run's settings (edited settings: one run).
+    if (!m_seriesActive) {
+        m_seriesNext = int(m_series.size());
+        if (!m_series.empty() && kd::configToJson(m_series.front()) == kd::configToJson(config))
+            m_seriesNext = 1;
+    }
 
     // Does this run train a teacher? Only for the progress estimate: the engine decides.
     bool teacherTrains = config.teacherCheckpoint.empty();
@@ -295,6 +361,9 @@ void MainWindow::stopRun() {
 void MainWindow::onTemperatureChanged(double t) {
     if (m_running)
         m_worker->setTemperature(t);
+    // The lenses follow the slider at once, running or not: they only recompute softmaxes.
+    m_lens->setTemperature(t);
+    m_darkView->setTemperature(t);
 }
 
 void MainWindow::onAlphaChanged(double a) {
@@ -377,6 +446,7 @@ void MainWindow::onFinished(const kd::ExperimentResult& result, const QVariantMa
     m_pauseAction->setChecked(false);
     m_panel->setRunning(false);
     m_progress->setValue(result.stopped ? m_progress->value() : 1000);
+    refreshTeachingViews();
     m_etaLabel->clear();
     m_phaseLabel->setText(result.stopped ? tr("Stopped; the results so far are kept")
                                          : tr("Done in %1").arg(formatDuration(result.totalSeconds)));
@@ -385,8 +455,29 @@ void MainWindow::onFinished(const kd::ExperimentResult& result, const QVariantMa
     updateActions();
     updateTitle();
     Q_EMIT runFinished();
-    if (m_closeWhenStopped)
+    if (m_closeWhenStopped) {
         close();
+        return;
+    }
+    if (!result.stopped && pendingSeriesRuns() > 0)
+        QTimer::singleShot(0, this, &MainWindow::startNextInSeries);
+    else
+        m_seriesActive = false;
+}
+
+void MainWindow::startNextInSeries() {
+    if (m_running || pendingSeriesRuns() <= 0)
+        return;
+    const int index = m_seriesNext++;
+    m_panel->setConfig(m_series[std::size_t(index)]);
+    m_panel->reuseTeacherBox()->setChecked(true); // the series shares one teacher
+    m_seriesActive = true;
+    if (!startRun()) {
+        m_seriesActive = false;
+        return;
+    }
+    m_seriesActive = pendingSeriesRuns() > 0;
+    m_phaseLabel->setText(tr("Run %1 of %2 of the preset").arg(index + 1).arg(m_series.size()));
 }
 
 void MainWindow::onFailed(const QString& message) {
@@ -402,6 +493,8 @@ void MainWindow::onFailed(const QString& message) {
     m_panel->setRunning(false);
     m_etaLabel->clear();
     m_phaseLabel->setText(tr("Failed"));
+    m_seriesActive = false;
+    m_seriesNext = int(m_series.size());
     showError(message);
     updateActions();
     Q_EMIT runFinished();
@@ -478,7 +571,121 @@ void MainWindow::selectRuns(const QList<int>& indexes) {
 
 void MainWindow::onRunSelectionChanged() {
     refreshPlots();
+    refreshTeachingViews();
     updateActions();
+}
+
+TestOutputsPtr MainWindow::testOutputs(const kd::RunRecord* run) const {
+    const auto it = m_outputs.find(run);
+    return it == m_outputs.end() ? nullptr : it->second;
+}
+
+void MainWindow::onTestOutputs(const TestOutputsPtr& outputs) {
+    if (m_current && outputs)
+        m_outputs[m_current] = outputs;
+}
+
+void MainWindow::onAnalysed(int request, const TestOutputsPtr& outputs, const QString& error) {
+    if (request != m_analysisRequest || !m_analysing)
+        return; // an answer for runs that are gone (another file was opened)
+    if (outputs)
+        m_outputs[m_analysing] = outputs;
+    else
+        m_analysisErrors[m_analysing] = error;
+    m_analysing = nullptr;
+    refreshTeachingViews();
+}
+
+void MainWindow::refreshTeachingViews() {
+    const QVector<const kd::RunRecord*> shown = shownRuns();
+    const kd::RunRecord* run = shown.isEmpty() ? nullptr : shown.front();
+    TestOutputsPtr outputs = testOutputs(run);
+    // A run from a file: recompute its outputs from its checkpoints on the worker (not while it trains).
+    if (run && !outputs && !run->checkpoints.empty() && run->status != "running" && !m_running &&
+        !m_analysing && !m_analysisErrors.count(run)) {
+        QVariantMap checkpoints;
+        for (const auto& [role, path] : run->checkpoints)
+            checkpoints.insert(QString::fromStdString(role), QString::fromStdString(path));
+        m_analysing = run;
+        Q_EMIT analyseRequested(++m_analysisRequest, run->config, checkpoints);
+        m_phaseLabel->setText(tr("Evaluating the saved models of \"%1\" for the teaching views...")
+                                  .arg(QString::fromStdString(run->name)));
+    } else if (run && m_analysisErrors.count(run)) {
+        showError(tr("The teaching views cannot show \"%1\": %2")
+                      .arg(QString::fromStdString(run->name), m_analysisErrors[run]));
+    }
+    m_lens->setOutputs(outputs);
+    m_lens->setTemperature(m_panel->temperature());
+    m_darkView->setOutputs(outputs);
+    m_darkView->setTemperature(m_panel->temperature());
+    m_confusionView->setOmittedClass(run ? run->config.omitClass : -1);
+    m_confusionView->setOutputs(outputs);
+    if (run && run->status != "running" && run->status != "failed")
+        m_efficiencyView->setResult(run->result);
+    else
+        m_efficiencyView->clear();
+    Q_EMIT teachingViewsUpdated();
+}
+
+void MainWindow::setTemperature(double t) {
+    m_panel->setTemperature(t);
+}
+
+void MainWindow::showLensImage(int index) {
+    m_lens->setImageIndex(index);
+}
+
+QStringList MainWindow::builtInPresets() {
+    initPresetResources();
+    // The order of a lesson: the default, the classic paper, then one idea per preset.
+    QStringList paths;
+    for (const char* name : {"fashion-mnist-default", "hinton-2015", "temperature-matters", "tiny-student",
+                             "few-labels", "omitted-class"})
+        paths << QStringLiteral(":/presets/%1.json").arg(QLatin1String(name));
+    return paths;
+}
+
+bool MainWindow::loadPreset(const QString& path, QString* error) {
+    auto fail = [&](const QString& message) {
+        if (error)
+            *error = message;
+        showError(message);
+        return false;
+    };
+    if (m_running)
+        return fail(tr("%1: cannot load a preset while a run is training (stop it first)").arg(path));
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly))
+        return fail(tr("%1: cannot open (%2)").arg(path, file.errorString()));
+    kd::Preset preset;
+    try {
+        preset = kd::presetFromJson(file.readAll().toStdString(), path.toStdString());
+    } catch (const std::exception& e) {
+        return fail(QString::fromStdString(e.what()));
+    }
+    for (std::size_t i = 0; i < preset.runs.size(); ++i) {
+        try {
+            kd::validateConfig(preset.runs[i]);
+        } catch (const std::exception& e) {
+            const QString where =
+                preset.runs.size() > 1 ? QStringLiteral("%1: run %2").arg(path).arg(i + 1) : path;
+            return fail(QStringLiteral("%1: %2").arg(where, QString::fromStdString(e.what())));
+        }
+    }
+    m_series = preset.runs;
+    m_seriesNext = int(m_series.size());
+    m_seriesActive = false;
+    m_panel->setConfig(preset.config);
+    m_panel->reuseTeacherBox()->setChecked(false);
+    QString banner = QStringLiteral("<b>%1</b>").arg(QString::fromStdString(preset.name).toHtmlEscaped());
+    if (preset.runs.size() > 1)
+        banner += tr(" (%1 runs on Start)").arg(preset.runs.size());
+    banner += QStringLiteral(": ") + QString::fromStdString(preset.explanation).toHtmlEscaped();
+    m_presetBanner->setText(banner);
+    m_presetBanner->show();
+    m_errorLabel->hide();
+    m_phaseLabel->setText(tr("Loaded preset \"%1\"; press Start").arg(QString::fromStdString(preset.name)));
+    return true;
 }
 
 void MainWindow::refreshPlots() {
@@ -539,6 +746,10 @@ bool MainWindow::openExperiment(const QString& path, QString* error) {
     } catch (const std::exception& e) {
         return fail(QString::fromStdString(e.what())); // the current runs stay as they were
     }
+    m_outputs.clear();
+    m_analysisErrors.clear();
+    m_analysing = nullptr; // a pending answer is ignored (request numbers move on)
+    ++m_analysisRequest;
     m_runs.clear();
     {
         const QSignalBlocker block(m_runList);

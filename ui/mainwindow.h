@@ -8,6 +8,7 @@
 #include <QMainWindow>
 #include <QThread>
 
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -16,11 +17,16 @@ class QCheckBox;
 class QLabel;
 class QListWidget;
 class QProgressBar;
+class QTabWidget;
 
 namespace kdui {
 
 class AccuracyBarChart;
 class AccuracyPlot;
+class ConfusionView;
+class DarkKnowledgeView;
+class EfficiencyView;
+class TemperatureLens;
 class ExperimentPanel;
 class LossCurvePlot;
 class TrainingWorker;
@@ -35,6 +41,14 @@ public:
     ~MainWindow() override;
 
     void setConfig(const kd::ExperimentConfig& config);
+    // Loads a guided preset (a kdlab preset JSON file, e.g. ":/presets/hinton-2015.json"): its settings go to
+    // the panel and its explanation to the banner above the views. A preset with several runs (e.g. T = 1, 4,
+    // 10) runs them one after another on Start, reusing the teacher. False with a message on a bad file.
+    bool loadPreset(const QString& path, QString* error = nullptr);
+    // The built-in presets (resource paths), in menu order.
+    static QStringList builtInPresets();
+    void setTemperature(double t); // the panel's slider: the engine (while training) and the lenses follow
+    void showLensImage(int index);
     // Starts a run with the panel's settings; false (and a message in the error line) when they are invalid
     // or a run is already going.
     bool startRun();
@@ -60,6 +74,16 @@ public:
     AccuracyPlot* accuracyPlot() const { return m_accuracyPlot; }
     AccuracyBarChart* barChart() const { return m_barChart; }
     TrainingWorker* worker() const { return m_worker; }
+    QTabWidget* tabs() const { return m_tabs; }
+    TemperatureLens* lens() const { return m_lens; }
+    DarkKnowledgeView* darkKnowledgeView() const { return m_darkView; }
+    ConfusionView* confusionView() const { return m_confusionView; }
+    EfficiencyView* efficiencyView() const { return m_efficiencyView; }
+    QLabel* presetBanner() const { return m_presetBanner; }
+    // The test outputs the teaching views show for a run (null: none yet, e.g. still training or computing).
+    TestOutputsPtr testOutputs(const kd::RunRecord* run) const;
+    // Runs of the loaded preset still to start after the current one (0 when none).
+    int pendingSeriesRuns() const { return int(m_series.size()) - m_seriesNext; }
     QListWidget* runList() const { return m_runList; }
     QProgressBar* progressBar() const { return m_progress; }
     QLabel* phaseLabel() const { return m_phaseLabel; }
@@ -72,6 +96,8 @@ Q_SIGNALS:
     void runStarted();
     void runFinished(); // done, stopped or failed; the run's record is complete
     void startRequested(const kd::ExperimentConfig& config, bool reuseTeacher, const QString& checkpointDir);
+    void analyseRequested(int request, const kd::ExperimentConfig& config, const QVariantMap& checkpoints);
+    void teachingViewsUpdated(); // the views show the primary shown run (or their placeholders)
 
 protected:
     void closeEvent(QCloseEvent* event) override;
@@ -85,6 +111,10 @@ private:
     void onFinished(const kd::ExperimentResult& result, const QVariantMap& checkpoints,
                     const QString& warning);
     void onFailed(const QString& message);
+    void onTestOutputs(const TestOutputsPtr& outputs);
+    void onAnalysed(int request, const TestOutputsPtr& outputs, const QString& error);
+    void refreshTeachingViews();
+    void startNextInSeries();
     void onRunSelectionChanged();
     void onTemperatureChanged(double t);
     void onAlphaChanged(double a);
@@ -106,6 +136,12 @@ private:
     AccuracyPlot* m_accuracyPlot = nullptr;
     AccuracyBarChart* m_barChart = nullptr;
     QCheckBox* m_partsBox = nullptr;
+    QTabWidget* m_tabs = nullptr;
+    TemperatureLens* m_lens = nullptr;
+    DarkKnowledgeView* m_darkView = nullptr;
+    ConfusionView* m_confusionView = nullptr;
+    EfficiencyView* m_efficiencyView = nullptr;
+    QLabel* m_presetBanner = nullptr;
     QListWidget* m_runList = nullptr;
     QProgressBar* m_progress = nullptr;
     QLabel* m_phaseLabel = nullptr;
@@ -126,6 +162,17 @@ private:
     bool m_askToSave = true;
     bool m_closeWhenStopped = false;
     QString m_filePath;
+
+    // Teaching views: each run's test outputs, from the worker after training, or recomputed from the run's
+    // checkpoints after opening a file (one request at a time).
+    std::map<const kd::RunRecord*, TestOutputsPtr> m_outputs;
+    int m_analysisRequest = 0;
+    const kd::RunRecord* m_analysing = nullptr;
+    std::map<const kd::RunRecord*, QString> m_analysisErrors;
+    // A preset's series of runs: m_series[m_seriesNext] starts when the current one is done.
+    std::vector<kd::ExperimentConfig> m_series;
+    int m_seriesNext = 0;
+    bool m_seriesActive = false;
 };
 
 } // namespace kdui

@@ -33,6 +33,8 @@ public Q_SLOTS:
     // Trains one experiment; emits finished() or failed(). When `checkpointDir` is not empty, the models this
     // run trained (or reused) are saved there as teacher.pt, baseline.pt, student.pt.
     void start(const kd::ExperimentConfig& config, bool reuseTeacher, const QString& checkpointDir);
+    // Re-creates a saved run's test outputs from its checkpoints (role name -> path); emits analysed().
+    void analyse(int request, const kd::ExperimentConfig& config, const QVariantMap& checkpoints);
 
 Q_SIGNALS:
     void phaseChanged(kd::Phase phase, const QString& description);
@@ -42,6 +44,10 @@ Q_SIGNALS:
     // could not be written (the results stand), else empty.
     void finished(const kd::ExperimentResult& result, const QVariantMap& checkpoints, const QString& warning);
     void failed(const QString& message);
+    // Just before finished(): the run's models on the test set, for the teaching views.
+    void testOutputsReady(const kdui::TestOutputsPtr& outputs);
+    // analyse()'s answer: outputs, or null and a one-line error.
+    void analysed(int request, const kdui::TestOutputsPtr& outputs, const QString& error);
 
 private:
     void phaseStarted(kd::Phase phase, const std::string& description) override;
