@@ -3,13 +3,18 @@
 #include "kdcore/error.h"
 #include "kdcore/modelspec.h"
 #include "kdcore/report.h"
+#include "kdcore/sweep.h"
 #include "kdcore/trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
+#include <functional>
 #include <iostream>
+#include <map>
 #include <string>
 #include <unistd.h>
 #include <vector>
@@ -22,6 +27,8 @@ void onInterrupt(int) {
 }
 
 const char* const kUsage = R"(usage: kdlab-cli run [options]
+       kdlab-cli sweep --temperatures LIST --alphas LIST [--students SPECS] [--seeds N] [--shard I/N] [options]
+       kdlab-cli merge DIR... --out DIR
        kdlab-cli help
 
 Trains a teacher, a baseline student (labels only) and a distilled student, and writes
@@ -47,9 +54,21 @@ options (a config file's keys are these names with '_' for '-'; flags override t
   --momentum X             SGD momentum
   --weight-decay X         L2 weight decay
   --seed N                 random seed (same seed and settings: same numbers)
+  --teacher-seed N         the teacher's own seed (0: --seed)
   --device D               auto, cpu or cuda
   --threads N              LibTorch intra-op threads (0: auto, all usable cores)
   --out DIR                output folder (default: runs/YYYYMMDD-HHMMSS)
+
+sweep: one teacher (trained once, or --teacher-checkpoint), then every cell of the grid temperatures x
+alphas x students x seeds distils its student from the teacher's cached logits; each (student, seed) trains
+its baseline once. Writes DIR/sweep.csv (one row per cell and seed) and DIR/summary.json (mean +- std per
+cell) after every cell, so an interrupted sweep keeps what finished.
+  --temperatures 1,2,4,8   temperatures (default: --temperature)
+  --alphas 0.1,0.5,0.9     alphas (default: --alpha)
+  --students "A;B"         student specs separated by ';' (default: --student)
+  --seeds N                seeds per cell: --seed, --seed + 1, ... (students only; one teacher)
+  --shard I/N              run only cells I, I+N, I+2N, ... (0-based), e.g. one Slurm array task each
+merge: joins the sweep.csv of shards (DIR...) into --out DIR (sweep.csv + summary.json).
 
 SPEC: mlp:H1,H2,... | mlp: | lenet5 | cnn:C1,C2,... [+dropout=P], or a preset:
 )";
@@ -149,9 +168,10 @@ void printUsage(std::FILE* f) {
 struct ParsedArgs {
     std::string configFile;
     std::vector<std::pair<std::string, std::string>> settings; // key (with '_'), value
+    std::map<std::string, std::string> extra;                  // command-specific flags (name as given)
 };
 
-ParsedArgs parseArgs(int argc, char** argv, int first) {
+ParsedArgs parseArgs(int argc, char** argv, int first, const std::vector<std::string>& extraFlags = {}) {
     ParsedArgs args;
     for (int i = first; i < argc; ++i) {
         std::string arg = argv[i];
@@ -169,6 +189,10 @@ ParsedArgs parseArgs(int argc, char** argv, int first) {
         }
         if (name == "config") {
             args.configFile = value;
+            continue;
+        }
+        if (std::find(extraFlags.begin(), extraFlags.end(), name) != extraFlags.end()) {
+            args.extra[name] = value;
             continue;
         }
         std::string key = name;
@@ -206,20 +230,151 @@ void printSummary(const kd::ExperimentResult& r) {
             "longer or pick a stronger one\n");
 }
 
-int runCommand(int argc, char** argv) {
-    const ParsedArgs args = parseArgs(argc, argv, 2);
+kd::ExperimentConfig configFromArgs(const ParsedArgs& args) {
     kd::ExperimentConfig config;
     if (!args.configFile.empty())
         config = kd::configFromFile(args.configFile);
-    for (const auto& [key, value] : args.settings)
-        kd::setConfigValue(
-            config, key, value, "--" + [&] {
-                std::string flag = key;
-                for (char& c : flag)
-                    if (c == '_')
-                        c = '-';
-                return flag;
-            }());
+    for (const auto& [key, value] : args.settings) {
+        std::string flag = key;
+        for (char& c : flag)
+            if (c == '_')
+                c = '-';
+        kd::setConfigValue(config, key, value, "--" + flag);
+    }
+    return config;
+}
+
+// Sweep progress: the teacher's phases and epochs, then one line per cell with the time left.
+class SweepPrinter : public kd::SweepObserver {
+public:
+    explicit SweepPrinter(kd::SweepRunner& runner)
+        : m_runner(runner)
+        , m_start(std::chrono::steady_clock::now()) {}
+    void phaseStarted(kd::Phase phase, const std::string& description) override {
+        if (phase == kd::Phase::Teacher || phase == kd::Phase::TeacherLogits)
+            std::fprintf(stderr, "[%s] %s\n", kd::phaseName(phase), description.c_str());
+    }
+    void batchFinished(const kd::BatchMetrics&) override {
+        if (g_interrupted)
+            m_runner.requestStop();
+    }
+    void epochFinished(const kd::EpochMetrics& m) override {
+        if (m.role == kd::Role::Teacher)
+            std::fprintf(stderr, "teacher  epoch %d/%d  test_acc %.4f  (%.1f s)\n", m.epoch, m.epochs,
+                         m.testAccuracy, m.epochSeconds);
+    }
+    void cellStarted(const kd::SweepCell&, int position, int count) override {
+        m_position = position;
+        m_count = count;
+        if (position == 1) // the first cell included the teacher: time cells from here
+            m_cellsStart = std::chrono::steady_clock::now();
+    }
+    void cellFinished(const kd::SweepRow& r, const kd::ExperimentResult&) override {
+        const auto now = std::chrono::steady_clock::now();
+        double eta = -1;
+        if (m_position >= 1) {
+            const double perCell = std::chrono::duration<double>(now - m_cellsStart).count() / m_position;
+            eta = perCell * (m_count - m_position - 1);
+        }
+        std::fprintf(stderr,
+                     "[cell %d/%d] T=%g alpha=%g %s seed %llu: distilled %.4f, baseline %.4f  (ETA %s)\n",
+                     m_position + 1, m_count, r.cell.temperature, r.cell.alpha, r.cell.student.c_str(),
+                     static_cast<unsigned long long>(r.cell.seed), r.testAccuracy, r.baselineAccuracy,
+                     formatDuration(eta).c_str());
+        if (onRow)
+            onRow();
+    }
+    double seconds() const {
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - m_start).count();
+    }
+    std::function<void()> onRow;
+
+private:
+    kd::SweepRunner& m_runner;
+    std::chrono::steady_clock::time_point m_start, m_cellsStart;
+    int m_position = 0, m_count = 0;
+};
+
+int sweepCommand(int argc, char** argv) {
+    const ParsedArgs args =
+        parseArgs(argc, argv, 2, {"temperatures", "alphas", "students", "seeds", "shard"});
+    kd::SweepPlan plan;
+    plan.base = configFromArgs(args);
+    for (const auto& [name, value] : args.extra) {
+        if (name == "temperatures")
+            plan.temperatures = kd::parseNumberList(value, "--temperatures");
+        else if (name == "alphas")
+            plan.alphas = kd::parseNumberList(value, "--alphas");
+        else if (name == "students")
+            plan.students = kd::parseSpecList(value, "--students");
+        else if (name == "seeds") {
+            char* end = nullptr;
+            const long n = std::strtol(value.c_str(), &end, 10);
+            if (value.empty() || *end != '\0' || n < 1 || n > 1000)
+                throw kd::Error("--seeds: expected a whole number in 1..1000, got '" + value + "'");
+            plan.seeds = int(n);
+        } else if (name == "shard") {
+            int i = -1, n = -1;
+            char rest = 0;
+            if (std::sscanf(value.c_str(), "%d/%d%c", &i, &n, &rest) != 2)
+                throw kd::Error("--shard: expected I/N (e.g. 0/4), got '" + value + "'");
+            plan.shardIndex = i;
+            plan.shardCount = n;
+        }
+    }
+    kd::validateSweepPlan(plan);
+    if (plan.base.out.empty())
+        plan.base.out = defaultOutDir();
+    kd::ensureWritableDirectory(plan.base.out);
+
+    kd::SweepRunner runner;
+    SweepPrinter printer(runner);
+    runner.setObserver(&printer);
+    printer.onRow = [&] { kd::writeSweepFiles(plan.base.out, runner.rows()); };
+    std::signal(SIGINT, onInterrupt);
+    std::signal(SIGTERM, onInterrupt);
+    const int cells = int(kd::sweepCells(plan).size());
+    std::fprintf(stderr, "sweep: %d of the plan's %d cell(s) in this shard (%d/%d)\n", cells,
+                 kd::sweepCellCount(plan), plan.shardIndex, plan.shardCount);
+    const std::vector<kd::SweepRow> rows = runner.run(plan);
+    kd::writeSweepFiles(plan.base.out, rows);
+    for (const kd::SweepSummaryCell& c : kd::summarizeSweep(rows))
+        std::printf("%-16s T=%-5g alpha=%-5g distilled %.4f +- %.4f  baseline %.4f +- %.4f  (%d seed(s))\n",
+                    c.student.c_str(), c.temperature, c.alpha, c.meanAccuracy, c.stdAccuracy, c.meanBaseline,
+                    c.stdBaseline, c.seeds);
+    std::printf("%zu of %d cell(s) in %s/sweep.csv (%.1f s)\n", rows.size(), cells, plan.base.out.c_str(),
+                printer.seconds());
+    return runner.stopped() ? 130 : 0;
+}
+
+int mergeCommand(int argc, char** argv) {
+    std::vector<std::string> paths;
+    std::string out;
+    for (int i = 2; i < argc; ++i) {
+        const std::string arg = argv[i];
+        if (arg == "--out") {
+            if (i + 1 >= argc)
+                throw kd::Error("--out: missing value");
+            out = argv[++i];
+        } else if (arg.rfind("--out=", 0) == 0) {
+            out = arg.substr(6);
+        } else if (arg.rfind("--", 0) == 0) {
+            throw kd::Error("merge: unknown option " + arg + " (usage: kdlab-cli merge DIR... --out DIR)");
+        } else {
+            paths.push_back(arg + "/sweep.csv");
+        }
+    }
+    if (out.empty())
+        throw kd::Error("merge: --out DIR is required (usage: kdlab-cli merge DIR... --out DIR)");
+    const std::vector<kd::SweepRow> rows = kd::mergeSweepCsvs(paths);
+    kd::writeSweepFiles(out, rows);
+    std::printf("merged %zu row(s) from %zu shard(s) into %s/sweep.csv\n", rows.size(), paths.size(),
+                out.c_str());
+    return 0;
+}
+
+int runCommand(int argc, char** argv) {
+    kd::ExperimentConfig config = configFromArgs(parseArgs(argc, argv, 2));
     kd::validateConfig(config);
     if (config.out.empty())
         config.out = defaultOutDir();
@@ -262,15 +417,20 @@ int main(int argc, char** argv) {
     try {
         if (command == "run")
             return runCommand(argc, argv);
+        if (command == "sweep")
+            return sweepCommand(argc, argv);
+        if (command == "merge")
+            return mergeCommand(argc, argv);
         if (command == "help" || command == "--help" || command == "-h") {
             printUsage(stdout);
             return 0;
         }
-        std::fprintf(
-            stderr, "error: %s\n",
-            command.empty()
-                ? "missing command (expected run or help; see kdlab-cli help)"
-                : ("unknown command '" + command + "' (expected run or help; see kdlab-cli help)").c_str());
+        std::fprintf(stderr, "error: %s\n",
+                     command.empty()
+                         ? "missing command (expected run, sweep, merge or help; see kdlab-cli help)"
+                         : ("unknown command '" + command +
+                            "' (expected run, sweep, merge or help; see kdlab-cli help)")
+                               .c_str());
         return 2;
     } catch (const kd::Error& e) {
         std::fprintf(stderr, "error: %s\n", e.what());

@@ -98,6 +98,7 @@ private slots:
     void interruptWritesPartialResults();
     void badInput_data();
     void badInput();
+    void sweepShardsMergeToTheWholeSweep();
 
 private:
     QStringList quickArgs() const; // a fast run on the synthetic data
@@ -354,6 +355,18 @@ void TestCli::badInput_data() {
     QTest::newRow("--teacher bogus") << run({"--teacher", "bogus"}) << "bogus";
     QTest::newRow("--omit-class 10 (10 classes)") << run({"--omit-class", "10"}) << "omit_class";
     QTest::newRow("--transfer-limit -5") << run({"--transfer-limit", "-5"}) << "transfer_limit";
+    const auto sweep = [this](const QStringList& extra) {
+        return QStringList{"sweep"} + quickArgs() + extra + QStringList{"--out", "%OUT%"};
+    };
+    QTest::newRow("sweep --temperatures 1,0") << sweep({"--temperatures", "1,0"}) << "temperatures";
+    QTest::newRow("sweep --alphas 0.5,x") << sweep({"--alphas", "0.5,x"}) << "'x'";
+    QTest::newRow("sweep --students bogus") << sweep({"--students", "mlp:8;bogus"}) << "bogus";
+    QTest::newRow("sweep --seeds 0") << sweep({"--seeds", "0"}) << "--seeds";
+    QTest::newRow("sweep --shard 2/2") << sweep({"--shard", "2/2"}) << "shard";
+    QTest::newRow("sweep --shard abc") << sweep({"--shard", "abc"}) << "--shard";
+    QTest::newRow("merge without --out") << QStringList{"merge", "%TMP%"} << "--out";
+    QTest::newRow("merge a folder without sweep.csv")
+        << QStringList{"merge", "%TMP%/nothing-here", "--out", "%OUT%"} << "%TMP%/nothing-here/sweep.csv";
     QTest::newRow("flag without a value") << (run({}) << "--epochs") << "--epochs";
     QTest::newRow("missing --config file") << withConfig("%TMP%/missing.json") << "%TMP%/missing.json";
     QTest::newRow("malformed config JSON") << withConfig("%TMP%/malformed.json") << "%TMP%/malformed.json";
@@ -389,6 +402,41 @@ void TestCli::badInput() {
     QVERIFY2(err.endsWith('\n') && err.count('\n') == 1,
              qPrintable(QString("stderr has %1 lines, expected 1:\n%2").arg(err.count('\n')).arg(err)));
     QVERIFY2(err.contains(mentions), qPrintable("stderr does not mention " + mentions + ":\n" + err));
+}
+
+// `sweep --shard I/N` as array tasks of a scheduler would run them, joined by `merge`: the same rows as one
+// sweep.
+void TestCli::sweepShardsMergeToTheWholeSweep() {
+    QTemporaryDir tmp;
+    const QStringList grid =
+        QStringList{"--temperatures", "1,2", "--alphas", "0.5", "--seeds", "2"} + quickArgs();
+    const CliResult whole =
+        runCli(QStringList{"sweep"} + grid + QStringList{"--out", "whole"}, tmp.path(), 120000);
+    QVERIFY2(whole.finished && whole.exitCode == 0, qPrintable(describe(whole)));
+    for (const char* shard : {"0/2", "1/2"}) {
+        const CliResult r =
+            runCli(QStringList{"sweep"} + grid +
+                       QStringList{"--shard", shard, "--out", QString("shard-%1").arg(shard[0])},
+                   tmp.path(), 120000);
+        QVERIFY2(r.finished && r.exitCode == 0, qPrintable(describe(r)));
+        QVERIFY(r.err.contains("2 of the plan's 4 cell(s)"));
+    }
+    const CliResult merged = runCli({"merge", "shard-0", "shard-1", "--out", "merged"}, tmp.path(), 30000);
+    QVERIFY2(merged.finished && merged.exitCode == 0, qPrintable(describe(merged)));
+    auto read = [&](const QString& path) {
+        QFile f(tmp.filePath(path));
+        return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+    };
+    const QByteArray csv = read("whole/sweep.csv");
+    QCOMPARE(csv.count('\n'), 5); // header + 2 temperatures x 1 alpha x 2 seeds
+    QVERIFY(csv.startsWith("index,student,temperature,alpha,seed,test_accuracy,test_loss,"));
+    QCOMPARE(read("merged/sweep.csv"), csv);
+    QCOMPARE(read("merged/summary.json"), read("whole/summary.json"));
+    QString error;
+    const QJsonObject summary = readJsonObject(tmp.filePath("whole/summary.json"), &error);
+    QVERIFY2(error.isEmpty(), qPrintable(error));
+    QCOMPARE(summary["cells"].toArray().size(), 2);
+    QCOMPARE(summary["cells"].toArray()[0].toObject()["seeds"].toInt(), 2);
 }
 
 QTEST_GUILESS_MAIN(TestCli)

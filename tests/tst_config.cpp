@@ -39,6 +39,7 @@ void compareConfigs(const kd::ExperimentConfig& a, const kd::ExperimentConfig& b
     QCOMPARE(a.momentum, b.momentum);
     QCOMPARE(a.weightDecay, b.weightDecay);
     QCOMPARE(a.seed, b.seed);
+    QCOMPARE(a.teacherSeed, b.teacherSeed);
     QCOMPARE(a.device, b.device);
     QCOMPARE(a.threads, b.threads);
     QCOMPARE(a.out, b.out);
@@ -64,6 +65,7 @@ const char* const kEveryKey = R"({
     "momentum": 0.8,
     "weight_decay": 0.0001,
     "seed": 98765432109,
+    "teacher_seed": 42,
     "device": "cpu",
     "threads": 3,
     "out": "results/run-1"
@@ -89,6 +91,7 @@ kd::ExperimentConfig everyKeyConfig() {
     c.momentum = 0.8;
     c.weightDecay = 0.0001;
     c.seed = 98765432109ull;
+    c.teacherSeed = 42;
     c.device = "cpu";
     c.threads = 3;
     c.out = "results/run-1";

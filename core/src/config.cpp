@@ -68,6 +68,7 @@ const std::vector<Field>& fields() {
         numberField("momentum", &ExperimentConfig::momentum),
         numberField("weight_decay", &ExperimentConfig::weightDecay),
         integerField("seed", &ExperimentConfig::seed),
+        integerField("teacher_seed", &ExperimentConfig::teacherSeed),
         stringField("device", &ExperimentConfig::device),
         integerField("threads", &ExperimentConfig::threads),
         stringField("out", &ExperimentConfig::out),

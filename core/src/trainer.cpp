@@ -33,6 +33,11 @@ double secondsSince(Clock::time_point t0) {
 // Seeds for each random stream, so changing one model's settings does not shift another's randomness.
 enum Stream : std::uint64_t { kTeacherInit = 1, kStudentInit = 2, kTeacherTrain = 3, kStudentTrain = 4 };
 
+// The teacher's seed: its own when set, so runs with different student seeds can share one teacher.
+std::uint64_t teacherSeed(const ExperimentConfig& c) {
+    return c.teacherSeed != 0 ? c.teacherSeed : c.seed;
+}
+
 std::uint64_t streamSeed(std::uint64_t seed, std::uint64_t stream, std::uint64_t epoch = 0) {
     // splitmix64 of the combination: well-spread seeds from small consecutive inputs.
     std::uint64_t z =
@@ -186,6 +191,7 @@ struct Trainer::Impl {
     std::atomic<bool> paused{false};
     std::atomic<double> temperature{2.0};
     std::atomic<double> alpha{0.5};
+    bool trainBaseline = true;
     std::mutex pauseMutex;
     std::condition_variable pauseChanged;
 
@@ -307,7 +313,8 @@ struct Trainer::Impl {
     // Trains one model; returns false when stopped. `distill` uses the cached teacher logits. Students train
     // on the transfer set, the teacher on all training images.
     bool train(Role role, KdNet& net, int epochs, const ExperimentConfig& c, bool distill, ModelResult& mr) {
-        torch::manual_seed(streamSeed(c.seed, role == Role::Teacher ? kTeacherTrain : kStudentTrain));
+        const std::uint64_t seed = role == Role::Teacher ? teacherSeed(c) : c.seed;
+        torch::manual_seed(streamSeed(seed, role == Role::Teacher ? kTeacherTrain : kStudentTrain));
         auto optimizer = makeOptimizer(net, c);
         const torch::Tensor pool = role == Role::Teacher ? torch::Tensor() : transferSet;
         const std::int64_t n = pool.defined() ? pool.size(0) : trainX.size(0);
@@ -319,8 +326,8 @@ struct Trainer::Impl {
         for (int epoch = 1; epoch <= epochs; ++epoch) {
             net->train();
             // Same order for both students: the comparison differs only in the loss.
-            const std::uint64_t orderSeed = streamSeed(
-                c.seed, role == Role::Teacher ? kTeacherTrain : kStudentTrain, std::uint64_t(epoch));
+            const std::uint64_t orderSeed =
+                streamSeed(seed, role == Role::Teacher ? kTeacherTrain : kStudentTrain, std::uint64_t(epoch));
             torch::Tensor perm = permutation(n, orderSeed).to(device);
             if (pool.defined())
                 perm = pool.index_select(/*dim=*/0, perm);
@@ -469,6 +476,10 @@ void Trainer::setAlpha(double alpha) {
         d->alpha = alpha;
 }
 
+void Trainer::setTrainBaseline(bool train) {
+    d->trainBaseline = train;
+}
+
 bool Trainer::hasTeacher() const {
     return !d->teacher.is_empty();
 }
@@ -495,7 +506,7 @@ ExperimentResult Trainer::run(const ExperimentConfig& config, bool reuseTeacher)
         // Teacher: reused, loaded, or trained. Only a complete teacher replaces the kept one.
         const std::string teacherKey = d->datasetKey + "|" + config.teacher + "|" + config.teacherCheckpoint +
                                        "|" + std::to_string(config.teacherEpochs) + "|" +
-                                       std::to_string(config.seed);
+                                       std::to_string(teacherSeed(config));
         d->selectTransferSet(config);
         for (torch::Tensor& logits : d->lastTestLogits)
             logits = torch::Tensor();
@@ -524,7 +535,7 @@ ExperimentResult Trainer::run(const ExperimentConfig& config, bool reuseTeacher)
         } else {
             d->phase(Phase::Teacher, "training teacher " + config.teacher);
             ModelResult mr;
-            KdNet net = d->buildNet(config.teacher, config.seed, kTeacherInit, mr);
+            KdNet net = d->buildNet(config.teacher, teacherSeed(config), kTeacherInit, mr);
             if (!d->train(Role::Teacher, net, config.teacherEpochs, config, /*distill=*/false, mr)) {
                 result.teacher = mr;
                 result.stopped = true;
@@ -533,7 +544,7 @@ ExperimentResult Trainer::run(const ExperimentConfig& config, bool reuseTeacher)
             }
         }
 
-        if (!result.stopped) {
+        if (!result.stopped && d->trainBaseline) {
             d->phase(Phase::Baseline, "training baseline student " + config.student + " (labels only)");
             d->baseline = d->buildNet(config.student, config.seed, kStudentInit, result.baseline);
             result.stopped =

@@ -29,9 +29,10 @@ struct ExperimentConfig {
     double momentum = 0.9;
     double weightDecay = 0.0;
     std::uint64_t seed = 1;
-    std::string device = "auto"; // auto | cpu | cuda
-    int threads = 0;             // LibTorch intra-op (OpenMP) threads; 0: auto (see applyThreadPolicy)
-    std::string out;             // output folder (CLI)
+    std::uint64_t teacherSeed = 0; // 0: `seed`; else the teacher's own (student seeds can vary, one teacher)
+    std::string device = "auto";   // auto | cpu | cuda
+    int threads = 0;               // LibTorch intra-op (OpenMP) threads; 0: auto (see applyThreadPolicy)
+    std::string out;               // output folder (CLI)
 };
 
 // Names of all keys, in the order they are written.

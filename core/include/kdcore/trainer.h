@@ -102,6 +102,10 @@ public:
     void setTemperature(double temperature);
     void setAlpha(double alpha);
 
+    // false: run() skips the baseline student (a sweep trains each seed's baseline once; result.baseline
+    // stays empty). Not thread-safe; set between runs.
+    void setTrainBaseline(bool train);
+
     bool hasTeacher() const;
     const Dataset* dataset() const; // the loaded dataset, or nullptr
 
