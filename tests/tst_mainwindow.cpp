@@ -7,6 +7,7 @@
 #include "mainwindow.h"
 #include "openmpwait.h"
 #include "plots.h"
+#include "sweepwindow.h"
 #include "temperaturelens.h"
 #include "trainingworker.h"
 
@@ -61,6 +62,7 @@ private Q_SLOTS:
     void builtInPresetsLoad();
     void presetSeriesRunsEveryRunWithOneTeacher();
     void omittedClassRunShowsBiasAndNeverFedClass();
+    void sweepWindowOpensWithThePanelsSettings();
 
 private:
     kd::ExperimentConfig tinyConfig(int epochs = 2) const;
@@ -558,6 +560,20 @@ void TestMainWindow::omittedClassRunShowsBiasAndNeverFedClass() {
             kd::confusionMatrix(w.testOutputs(run)->student, w.testOutputs(run)->dataset->test.labels, 10)
                 .classAccuracy(3));
     QCOMPARE(w.confusionView()->matrix(Role::Student).total(), std::int64_t(300));
+}
+
+void TestMainWindow::sweepWindowOpensWithThePanelsSettings() {
+    auto* w = new MainWindow;
+    w->setAskToSave(false);
+    w->setConfig(tinyConfig(1));
+    QPointer<kdui::SweepWindow> sweep = w->openSweepWindow();
+    QVERIFY(sweep);
+    QCOMPARE(sweep->plan().base.student, std::string("mlp:16"));
+    QCOMPARE(sweep->plan().base.dataset, tinyConfig(1).dataset);
+    QVERIFY(w->openSweepWindow() == sweep); // one sweep window
+    QVERIFY(sweep->startSweep());
+    delete w; // stops the sweep and closes its window with the main window
+    QVERIFY(!sweep);
 }
 
 // QTEST_MAIN, plus what kdlab's main() does first (see openmpwait.h), so the latency measured is the app's.

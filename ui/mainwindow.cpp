@@ -5,6 +5,7 @@
 #include "efficiencyview.h"
 #include "experimentpanel.h"
 #include "plots.h"
+#include "sweepwindow.h"
 #include "temperaturelens.h"
 #include "trainingworker.h"
 
@@ -91,6 +92,7 @@ MainWindow::MainWindow(QWidget* parent)
 }
 
 MainWindow::~MainWindow() {
+    delete m_sweepWindow; // stops its sweep and its thread (QPointer: null once closed)
     // Stop a run in progress (honoured within one batch), then let the thread finish; the worker deletes
     // itself.
     m_worker->requestStop();
@@ -131,6 +133,9 @@ void MainWindow::buildActions() {
     m_stopAction = runMenu->addAction(tr("Stop"), this, &MainWindow::stopRun);
     m_stopAction->setShortcut(QKeySequence(Qt::SHIFT | Qt::Key_F5));
     m_stopAction->setToolTip(tr("Stop after the current batch; results so far are kept"));
+    runMenu->addSeparator();
+    QAction* sweep = runMenu->addAction(tr("S&weep..."), this, [this] { openSweepWindow(); });
+    sweep->setToolTip(tr("Distil over a grid of temperatures and alphas (and seeds) from one teacher"));
 
     // Guided presets, each with its explanation as the tooltip (and in the banner once loaded).
     auto* presetMenu = menuBar()->addMenu(tr("&Presets"));
@@ -627,6 +632,20 @@ void MainWindow::refreshTeachingViews() {
     Q_EMIT teachingViewsUpdated();
 }
 
+SweepWindow* MainWindow::openSweepWindow() {
+    if (!m_sweepWindow) {
+        // Its own window and worker: a sweep runs beside the main window's runs, not instead of them.
+        m_sweepWindow = new SweepWindow(m_panel->config());
+        m_sweepWindow->setAttribute(Qt::WA_DeleteOnClose);
+    } else if (!m_sweepWindow->isRunning()) {
+        m_sweepWindow->setBaseConfig(m_panel->config());
+    }
+    m_sweepWindow->show();
+    m_sweepWindow->raise();
+    m_sweepWindow->activateWindow();
+    return m_sweepWindow;
+}
+
 void MainWindow::setTemperature(double t) {
     m_panel->setTemperature(t);
 }
@@ -856,6 +875,8 @@ void MainWindow::closeEvent(QCloseEvent* event) {
         event->ignore();
         return;
     }
+    if (m_sweepWindow)
+        m_sweepWindow->close(); // one app: its windows go together
     event->accept();
 }
 

@@ -6,6 +6,7 @@
 
 #include <QElapsedTimer>
 #include <QMainWindow>
+#include <QPointer>
 #include <QThread>
 
 #include <map>
@@ -29,6 +30,7 @@ class EfficiencyView;
 class TemperatureLens;
 class ExperimentPanel;
 class LossCurvePlot;
+class SweepWindow;
 class TrainingWorker;
 
 // The kdlab window: experiment panel and run list on the left, live plots on the right, Start / Pause / Stop,
@@ -80,6 +82,8 @@ public:
     ConfusionView* confusionView() const { return m_confusionView; }
     EfficiencyView* efficiencyView() const { return m_efficiencyView; }
     QLabel* presetBanner() const { return m_presetBanner; }
+    // Run > Sweep...: a separate window sweeping T x alpha (x students x seeds) from the panel's settings.
+    SweepWindow* openSweepWindow();
     // The test outputs the teaching views show for a run (null: none yet, e.g. still training or computing).
     TestOutputsPtr testOutputs(const kd::RunRecord* run) const;
     // Runs of the loaded preset still to start after the current one (0 when none).
@@ -142,6 +146,7 @@ private:
     ConfusionView* m_confusionView = nullptr;
     EfficiencyView* m_efficiencyView = nullptr;
     QLabel* m_presetBanner = nullptr;
+    QPointer<SweepWindow> m_sweepWindow;
     QListWidget* m_runList = nullptr;
     QProgressBar* m_progress = nullptr;
     QLabel* m_phaseLabel = nullptr;
