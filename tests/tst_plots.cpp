@@ -590,10 +590,10 @@ void TestPlots::barChartThreeRunsAndCsv() {
     QCOMPARE(chart.gapText(&b), QStringLiteral("gap recovered: 50%"));
     QVERIFY(chart.gapText(&c).contains(QStringLiteral("not better")));
 
-    // Parameter counts with thousands separators in the legend (the same for all runs here).
+    // Parameter counts, compact, in the legend (the same for all runs here).
     const QStringList names = legendNames(chart);
-    QVERIFY2(names.contains(QStringLiteral("teacher (1,234,567 params)")), qPrintable(names.join('|')));
-    QVERIFY2(names.contains(QStringLiteral("distilled (101,770 params)")), qPrintable(names.join('|')));
+    QVERIFY2(names.contains(QStringLiteral("teacher (1.23M params)")), qPrintable(names.join('|')));
+    QVERIFY2(names.contains(QStringLiteral("distilled (102k params)")), qPrintable(names.join('|')));
     // The run names are the x tick labels.
     auto ticker = chart.xAxis->ticker().dynamicCast<QCPAxisTickerText>();
     QVERIFY(ticker);

@@ -1261,7 +1261,7 @@ void AccuracyBarChart::rebuildBars() {
         const int r = roleIndex(role);
         QString name = roleLabel(role);
         if (paramsAgree && commonParams[r] > 0)
-            name += QStringLiteral(" (%1 params)").arg(thousands(commonParams[r]));
+            name += QStringLiteral(" (%1 params)").arg(compactCount(commonParams[r])); // fits a narrow chart
         d->bars[r]->setName(name);
     }
     legend->setMaximumSize(QWIDGETSIZE_MAX, QWIDGETSIZE_MAX);
