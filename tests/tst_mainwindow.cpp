@@ -384,6 +384,10 @@ void TestMainWindow::badCommandLineGivesOneLineError_data() {
                                     << "/no/such/config.json";
     QTest::newRow("bad --after") << QStringList{"--screenshot", "x.png", "--after", "soon"} << "--after";
     QTest::newRow("missing experiment") << QStringList{"/no/such/runs.kdlab"} << "/no/such/runs.kdlab";
+    QTest::newRow("unknown preset") << QStringList{"--preset", "no-such-preset"} << "no-such-preset";
+    QTest::newRow("unknown tab") << QStringList{"--tab", "charts"} << "--tab";
+    QTest::newRow("bad --temperature") << QStringList{"--temperature", "-1"} << "--temperature";
+    QTest::newRow("bad --image") << QStringList{"--image", "first"} << "--image";
 }
 
 void TestMainWindow::badCommandLineGivesOneLineError() {
