@@ -541,6 +541,7 @@ void TestMainWindow::presetSeriesRunsEveryRunWithOneTeacher() {
     for (const kd::EpochMetrics& e : w.runs()[1]->result.history)
         QVERIFY(e.role != Role::Teacher); // the second run reused the teacher
     QCOMPARE(w.runs()[1]->result.teacher.testAccuracy, w.runs()[0]->result.teacher.testAccuracy);
+    QCOMPARE(w.shownRuns().size(), 2); // the finished series is overlaid
 }
 
 void TestMainWindow::omittedClassRunShowsBiasAndNeverFedClass() {

@@ -298,8 +298,10 @@ bool MainWindow::startRun() {
     // A preset's series runs when Start is pressed on its first run's settings (edited settings: one run).
     if (!m_seriesActive) {
         m_seriesNext = int(m_series.size());
-        if (!m_series.empty() && kd::configToJson(m_series.front()) == kd::configToJson(config))
+        if (!m_series.empty() && kd::configToJson(m_series.front()) == kd::configToJson(config)) {
             m_seriesNext = 1;
+            m_seriesFirstRun = int(m_runs.size()); // the run about to be added
+        }
     }
 
     // Does this run train a teacher? Only for the progress estimate: the engine decides.
@@ -464,10 +466,18 @@ void MainWindow::onFinished(const kd::ExperimentResult& result, const QVariantMa
         close();
         return;
     }
-    if (!result.stopped && pendingSeriesRuns() > 0)
+    if (!result.stopped && pendingSeriesRuns() > 0) {
         QTimer::singleShot(0, this, &MainWindow::startNextInSeries);
-    else
-        m_seriesActive = false;
+        return;
+    }
+    // A whole series done: overlay its runs, which is what the series is for.
+    if (m_seriesActive && !result.stopped) {
+        QList<int> series;
+        for (int i = m_seriesFirstRun; i < int(m_runs.size()); ++i)
+            series << i;
+        selectRuns(series);
+    }
+    m_seriesActive = false;
 }
 
 void MainWindow::startNextInSeries() {
@@ -481,7 +491,7 @@ void MainWindow::startNextInSeries() {
         m_seriesActive = false;
         return;
     }
-    m_seriesActive = pendingSeriesRuns() > 0;
+    m_seriesActive = true; // until the last run of the series ends (onFinished)
     m_phaseLabel->setText(tr("Run %1 of %2 of the preset").arg(index + 1).arg(m_series.size()));
 }
 

@@ -177,6 +177,7 @@ private:
     // A preset's series of runs: m_series[m_seriesNext] starts when the current one is done.
     std::vector<kd::ExperimentConfig> m_series;
     int m_seriesNext = 0;
+    int m_seriesFirstRun = 0; // index in m_runs of the series' first run
     bool m_seriesActive = false;
 };
 
