@@ -1,6 +1,7 @@
 #include "confusionview.h"
 
 #include "plots.h"
+#include "viewparts.h"
 
 #include <QFontMetrics>
 #include <QHBoxLayout>
@@ -74,28 +75,11 @@ QCPColorGradient roleGradient(kd::Role role) {
     return g;
 }
 
-bool isDark(const QColor& c) {
-    return 0.299 * c.red() + 0.587 * c.green() + 0.114 * c.blue() < 145;
-}
-
-class ViewPlot : public PlotBase {
-public:
-    ViewPlot(const QString& exportName, QWidget* parent)
-        : PlotBase(parent) {
-        setExportBaseName(exportName);
-    }
-    std::function<QString()> csv;
-    QString dataCsv() const override { return csv ? csv() : QString(); }
-
-protected:
-    void rescaleAll() override {}
-};
-
 } // namespace
 
 struct ConfusionView::Plot {
     kd::Role role = kd::Role::Teacher;
-    ViewPlot* plot = nullptr;
+    CallbackPlot* plot = nullptr;
     QCPTextElement* title = nullptr;
     QCPTextElement* subtitle = nullptr;
     QCPColorMap* map = nullptr;
@@ -118,18 +102,14 @@ ConfusionView::ConfusionView(QWidget* parent)
     , m_biasValue(new QLabel(this))
     , m_biasEffect(new QLabel(this))
     , m_table(new QTableWidget(this)) {
-    m_explanation->setWordWrap(true);
-    m_explanation->setText(tr(
-        "Each grid counts the test images by their true class (row) and the class the model chose (column): "
-        "the diagonal holds the right answers, every other number is a mix-up. Compare where the baseline "
-        "and the distilled student go wrong."));
+    setUpExplanation(
+        m_explanation,
+        tr("Each grid counts the test images by their true class (row) and the class the model chose "
+           "(column): "
+           "the diagonal holds the right answers, every other number is a mix-up. Compare where the baseline "
+           "and the distilled student go wrong."));
 
-    m_placeholder->setAlignment(Qt::AlignCenter);
-    m_placeholder->setWordWrap(true);
-    QFont placeholderFont = m_placeholder->font();
-    placeholderFont.setPointSizeF(placeholderFont.pointSizeF() * 1.3);
-    m_placeholder->setFont(placeholderFont);
-    m_placeholder->setStyleSheet(QStringLiteral("color: #808080;"));
+    setUpPlaceholder(m_placeholder);
 
     // The bias row (only with an omitted class).
     m_biasSlider->setRange(-int(kMaxBias) * kBiasSteps, int(kMaxBias) * kBiasSteps);
@@ -168,8 +148,8 @@ ConfusionView::ConfusionView(QWidget* parent)
         auto p = std::make_unique<Plot>();
         p->role = role;
         p->gradient = roleGradient(role);
-        p->plot =
-            new ViewPlot(QStringLiteral("confusion-%1").arg(QString::fromLatin1(kd::roleName(role))), this);
+        p->plot = new CallbackPlot(
+            QStringLiteral("confusion-%1").arg(QString::fromLatin1(kd::roleName(role))), this);
         QCustomPlot* plot = p->plot;
         plot->setMinimumSize(240, 240);
         QFont titleFont = plot->font();
@@ -464,7 +444,7 @@ void ConfusionView::updateRole(kd::Role role) {
             text->setVisible(count > 0);
             text->setText(thousands(count));
             const QColor cell = QColor::fromRgb(p.gradient.color(share, QCPRange(0, 1)));
-            text->setColor(isDark(cell) ? QColor(Qt::white) : kTextColor);
+            text->setColor(isDarkColor(cell) ? QColor(Qt::white) : kTextColor);
         }
     }
     p.title->setText(tr("%1: %2 right").arg(roleTitle(role), percentText(m.accuracy())));

@@ -1,6 +1,7 @@
 #include "darkknowledgeview.h"
 
 #include "plots.h"
+#include "viewparts.h"
 
 #include <QCheckBox>
 #include <QDoubleSpinBox>
@@ -66,27 +67,10 @@ QCPColorGradient blues() {
     return g;
 }
 
-bool isDark(const QColor& c) {
-    return 0.299 * c.red() + 0.587 * c.green() + 0.114 * c.blue() < 145;
-}
-
-class ViewPlot : public PlotBase {
-public:
-    ViewPlot(const QString& exportName, QWidget* parent)
-        : PlotBase(parent) {
-        setExportBaseName(exportName);
-    }
-    std::function<QString()> csv;
-    QString dataCsv() const override { return csv ? csv() : QString(); }
-
-protected:
-    void rescaleAll() override {}
-};
-
 } // namespace
 
 struct DarkKnowledgeView::Plot {
-    ViewPlot* plot = nullptr;
+    CallbackPlot* plot = nullptr;
     QCPTextElement* title = nullptr;
     QCPColorMap* map = nullptr;
     QCPColorScale* scale = nullptr;
@@ -107,18 +91,13 @@ DarkKnowledgeView::DarkKnowledgeView(QWidget* parent)
     , m_hideDiagonal(new QCheckBox(tr("Hide the diagonal"), this))
     , m_alike(new QLabel(this))
     , m_plot(std::make_unique<Plot>()) {
-    m_explanation->setWordWrap(true);
-    m_explanation->setText(
+    setUpExplanation(
+        m_explanation,
         tr("Each row shows, on average, how the teacher shares its belief between the classes for the images "
            "of one class. The small numbers off the diagonal are the teacher's \"dark knowledge\": which "
            "classes it finds alike. Raise T to make them bigger."));
 
-    m_placeholder->setAlignment(Qt::AlignCenter);
-    m_placeholder->setWordWrap(true);
-    QFont placeholderFont = m_placeholder->font();
-    placeholderFont.setPointSizeF(placeholderFont.pointSizeF() * 1.3);
-    m_placeholder->setFont(placeholderFont);
-    m_placeholder->setStyleSheet(QStringLiteral("color: #808080;"));
+    setUpPlaceholder(m_placeholder);
 
     m_tSlider->setRange(0, kSliderSteps);
     m_tSpin->setRange(kMinTemperature, kMaxTemperature);
@@ -152,7 +131,7 @@ DarkKnowledgeView::DarkKnowledgeView(QWidget* parent)
 
     // The heatmap: title, then the map beside its colour scale.
     Plot& p = *m_plot;
-    p.plot = new ViewPlot(QStringLiteral("dark-knowledge"), this);
+    p.plot = new CallbackPlot(QStringLiteral("dark-knowledge"), this);
     QCustomPlot* plot = p.plot;
     plot->setMinimumSize(320, 300);
     QFont titleFont = plot->font();
@@ -467,7 +446,7 @@ void DarkKnowledgeView::updateColours() {
                 continue;
             }
             const QColor cell = QColor::fromRgb(p.gradient.color(v, range));
-            text->setColor(isDark(cell) ? QColor(Qt::white) : kTextColor);
+            text->setColor(isDarkColor(cell) ? QColor(Qt::white) : kTextColor);
         }
     for (QCPItemRect* rect : p.greyed)
         rect->setVisible(hide);

@@ -1,4 +1,5 @@
 #include "efficiencyview.h"
+#include "viewparts.h"
 
 #include <QHeaderView>
 #include <QLabel>
@@ -95,18 +96,13 @@ EfficiencyView::EfficiencyView(QWidget* parent)
     , m_placeholder(new QLabel(this))
     , m_table(new QTableWidget(RowCount, ColumnCount, this))
     , m_summary(new QLabel(this)) {
-    m_explanation->setWordWrap(true);
-    m_explanation->setText(
+    setUpExplanation(
+        m_explanation,
         tr("Why distil? The distilled student is much smaller and faster than the teacher, so it fits on a "
            "phone and answers more images per second, yet it is nearly as accurate, because it learned from "
            "the teacher's soft answers."));
 
-    m_placeholder->setAlignment(Qt::AlignCenter);
-    m_placeholder->setWordWrap(true);
-    QFont placeholderFont = m_placeholder->font();
-    placeholderFont.setPointSizeF(placeholderFont.pointSizeF() * 1.3);
-    m_placeholder->setFont(placeholderFont);
-    m_placeholder->setStyleSheet(QStringLiteral("color: #808080;"));
+    setUpPlaceholder(m_placeholder);
     m_placeholder->setText(tr("Train a run, or pick one in the run list, to see how much smaller and faster "
                               "the distilled student is than the teacher."));
 

@@ -3,6 +3,8 @@
 #include <cstdlib>
 
 #if defined(__linux__)
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #endif
 
@@ -17,6 +19,16 @@ void preferPassiveOpenMpWait(char** argv) {
     execv("/proc/self/exe", argv); // returns only on failure: then carry on with the default policy
 #else
     (void)argv;
+#endif
+}
+
+void yieldCoresToGui() {
+#if defined(__linux__)
+    static thread_local bool done = false;
+    if (!done) {
+        setpriority(PRIO_PROCESS, id_t(syscall(SYS_gettid)), 5);
+        done = true;
+    }
 #endif
 }
 

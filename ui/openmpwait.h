@@ -9,4 +9,11 @@ namespace kdui {
 // elsewhere, or if exec fails, it returns and the program goes on as it is). Call first thing in main().
 void preferPassiveOpenMpWait(char** argv);
 
+// Training (and the OpenMP threads it starts, which inherit this) yields to the GUI thread when both want a
+// core: call on the worker thread before training; it runs that thread at nice 5 (Linux; once per thread).
+// Measured with tst_mainwindow's latency test on 2 cores: the longest GUI stall was 30-58 ms at nice 0, as
+// the GUI thread waited for a core behind the training threads. Training speed is unchanged while the GUI is
+// idle.
+void yieldCoresToGui();
+
 } // namespace kdui

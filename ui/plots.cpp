@@ -106,30 +106,6 @@ QString percentText(double accuracy) {
     return QString::number(accuracy * 100, 'f', 1) + QLatin1Char('%');
 }
 
-// Axis tick labels as percent; decimals follow the tick step (80%, 82.5%, ...).
-class PercentTicker : public QCPAxisTicker {
-protected:
-    double getTickStep(const QCPRange& range) override {
-        m_step = QCPAxisTicker::getTickStep(range);
-        return m_step;
-    }
-    QString getTickLabel(double tick, const QLocale&, QChar, int) override {
-        // As many decimals as the step needs: 2.5% steps give 82.5%, never a rounded "83%".
-        const double stepPercent = m_step * 100;
-        int decimals = 0;
-        while (decimals < 3 && std::abs(stepPercent * std::pow(10, decimals) -
-                                        std::round(stepPercent * std::pow(10, decimals))) > 1e-6)
-            ++decimals;
-        double value = tick * 100;
-        if (std::abs(value) < 1e-9)
-            value = 0;
-        return QString::number(value, 'f', decimals) + QLatin1Char('%');
-    }
-
-private:
-    double m_step = 0.1;
-};
-
 QSharedPointer<QCPAxisTicker> epochTicker() {
     auto ticker = QSharedPointer<QCPAxisTickerFixed>::create();
     ticker->setTickStep(1.0);
@@ -261,6 +237,24 @@ QVector<const kd::RunRecord*> uniqueRuns(const QVector<const kd::RunRecord*>& ru
 }
 
 } // namespace
+
+double PercentTicker::getTickStep(const QCPRange& range) {
+    m_step = QCPAxisTicker::getTickStep(range);
+    return m_step;
+}
+
+QString PercentTicker::getTickLabel(double tick, const QLocale&, QChar, int) {
+    // As many decimals as the step needs: 2.5% steps give 82.5%, never a rounded "83%".
+    const double stepPercent = m_step * 100;
+    int decimals = 0;
+    while (decimals < 3 && std::abs(stepPercent * std::pow(10, decimals) -
+                                    std::round(stepPercent * std::pow(10, decimals))) > 1e-6)
+        ++decimals;
+    double value = tick * 100;
+    if (std::abs(value) < 1e-9)
+        value = 0;
+    return QString::number(value, 'f', decimals) + QLatin1Char('%');
+}
 
 QColor roleColor(kd::Role role) {
     switch (role) {

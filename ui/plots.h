@@ -14,6 +14,17 @@
 
 namespace kdui {
 
+// Axis tick labels as percent of values on a 0..1 scale, with as many decimals as the tick step needs (80%,
+// 82.5%, never a rounded "83%").
+class PercentTicker : public QCPAxisTicker {
+protected:
+    double getTickStep(const QCPRange& range) override;
+    QString getTickLabel(double tick, const QLocale& locale, QChar formatChar, int precision) override;
+
+private:
+    double m_step = 0.1;
+};
+
 // One colour per role, shared by every plot and the run list; each shown run gets its own line style.
 QColor roleColor(kd::Role role);
 QString roleLabel(kd::Role role); // "teacher", "baseline", "distilled"

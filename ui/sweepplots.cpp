@@ -26,29 +26,6 @@ QString csvNumber(double v) {
     return std::isfinite(v) ? QString::number(v, 'g', 8) : QString();
 }
 
-// Axis tick labels as percent of values on a 0..1 scale; decimals follow the tick step.
-class PercentTicker : public QCPAxisTicker {
-protected:
-    double getTickStep(const QCPRange& range) override {
-        m_step = QCPAxisTicker::getTickStep(range);
-        return m_step;
-    }
-    QString getTickLabel(double tick, const QLocale&, QChar, int) override {
-        const double stepPercent = m_step * 100;
-        int decimals = 0;
-        while (decimals < 3 && std::abs(stepPercent * std::pow(10, decimals) -
-                                        std::round(stepPercent * std::pow(10, decimals))) > 1e-6)
-            ++decimals;
-        double value = tick * 100;
-        if (std::abs(value) < 1e-9)
-            value = 0;
-        return QString::number(value, 'f', decimals) + QLatin1Char('%');
-    }
-
-private:
-    double m_step = 0.1;
-};
-
 // Accuracy: light yellow to green to dark blue (ColorBrewer YlGnBu), higher is darker.
 QCPColorGradient accuracyGradient() {
     QCPColorGradient g;

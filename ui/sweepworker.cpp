@@ -1,27 +1,7 @@
 #include "sweepworker.h"
-
-#ifdef __linux__
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-#endif
+#include "openmpwait.h"
 
 namespace kdui {
-namespace {
-
-// As TrainingWorker does: training (and the OpenMP threads it starts, which inherit this) yields to the GUI
-// thread when both want a core, by running this thread at nice 5.
-void yieldCoresToGui() {
-#ifdef __linux__
-    static thread_local bool done = false;
-    if (!done) {
-        setpriority(PRIO_PROCESS, id_t(syscall(SYS_gettid)), 5);
-        done = true;
-    }
-#endif
-}
-
-} // namespace
 
 // Forwards the runner's reports (on the worker's thread) as the worker's signals, queued to the receivers.
 class SweepWorker::Observer : public kd::SweepObserver {

@@ -1,4 +1,5 @@
 #include "temperaturelens.h"
+#include "viewparts.h"
 
 #include "plots.h"
 
@@ -195,18 +196,13 @@ TemperatureLens::TemperatureLens(QWidget* parent)
     , m_prediction(new QLabel(this))
     , m_tSlider(new QSlider(Qt::Horizontal, this))
     , m_tSpin(new QDoubleSpinBox(this)) {
-    m_explanation->setWordWrap(true);
-    m_explanation->setText(
+    setUpExplanation(
+        m_explanation,
         tr("Temperature T softens the teacher's answer: at T = 1 it is almost sure of one class, at higher T "
            "the other classes show how alike the teacher finds them, and that is what the student learns to "
            "copy. Pick an image and move T."));
 
-    m_placeholder->setAlignment(Qt::AlignCenter);
-    m_placeholder->setWordWrap(true);
-    QFont placeholderFont = m_placeholder->font();
-    placeholderFont.setPointSizeF(placeholderFont.pointSizeF() * 1.3);
-    m_placeholder->setFont(placeholderFont);
-    m_placeholder->setStyleSheet(QStringLiteral("color: #808080;"));
+    setUpPlaceholder(m_placeholder);
 
     // The thumbnail strip: one row, scrolled sideways, icons made only when shown.
     m_strip->setModel(m_model);

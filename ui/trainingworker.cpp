@@ -1,31 +1,9 @@
 #include "trainingworker.h"
+#include "openmpwait.h"
 
 #include <QDir>
 
-#ifdef __linux__
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-#endif
-
 namespace kdui {
-namespace {
-
-// Training (and the OpenMP threads it starts, which inherit this) yields to the GUI thread when both want a
-// core: nice 5 on this thread only. Measured with tst_mainwindow's latency test on 2 cores: the longest GUI
-// stall was 30-58 ms at nice 0, as the GUI thread waited for a core behind the training threads. Training
-// speed is unchanged while the GUI is idle (nice only matters under contention).
-void yieldCoresToGui() {
-#ifdef __linux__
-    static thread_local bool done = false;
-    if (!done) {
-        setpriority(PRIO_PROCESS, id_t(syscall(SYS_gettid)), 5);
-        done = true;
-    }
-#endif
-}
-
-} // namespace
 
 void registerMetaTypes() {
     qRegisterMetaType<kd::ExperimentConfig>();

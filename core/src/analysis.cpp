@@ -17,6 +17,10 @@ const std::vector<float>& TestOutputs::logits(Role role) const {
     return teacher;
 }
 
+std::vector<float>& TestOutputs::logits(Role role) {
+    return const_cast<std::vector<float>&>(static_cast<const TestOutputs&>(*this).logits(role));
+}
+
 std::vector<double> softmaxAtTemperature(const float* logits, int classes, double temperature, int biasClass,
                                          double bias) {
     std::vector<double> p(std::size_t(std::max(classes, 0)));

@@ -223,9 +223,10 @@ void setConfigValue(ExperimentConfig& config, const std::string& key, const std:
     setField(config, *field, value, source);
 }
 
-ExperimentConfig configFromJson(const std::string& jsonText, const std::string& source,
-                                const ExperimentConfig& base) {
-    const json doc = parseObject(jsonText, source);
+namespace {
+
+// A parsed settings object (preset keys checked and skipped) on top of `base`.
+ExperimentConfig configFromObject(const json& doc, const std::string& source, const ExperimentConfig& base) {
     ExperimentConfig config = base;
     for (const auto& [key, value] : doc.items()) {
         if (isPresetKey(key)) {
@@ -240,14 +241,21 @@ ExperimentConfig configFromJson(const std::string& jsonText, const std::string& 
     return config;
 }
 
+} // namespace
+
+ExperimentConfig configFromJson(const std::string& jsonText, const std::string& source,
+                                const ExperimentConfig& base) {
+    return configFromObject(parseObject(jsonText, source), source, base);
+}
+
 ExperimentConfig configFromFile(const std::string& path, const ExperimentConfig& base) {
     return configFromJson(readTextFile(path), path, base);
 }
 
 Preset presetFromJson(const std::string& jsonText, const std::string& source, const ExperimentConfig& base) {
     Preset preset;
-    preset.config = configFromJson(jsonText, source, base); // checks every key, the preset ones included
     const json doc = parseObject(jsonText, source);
+    preset.config = configFromObject(doc, source, base); // checks every key, the preset ones included
     preset.name = doc.value("name", std::string());
     preset.explanation = doc.value("explanation", std::string());
     if (doc.contains("runs")) {

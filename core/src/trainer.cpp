@@ -111,6 +111,12 @@ torch::Tensor predictAll(KdNet& net, const torch::Tensor& x, const std::atomic<b
     return torch::cat(parts, /*dim=*/0);
 }
 
+// A tensor's values as floats on the CPU, row-major (for kdcore's plain-C++ results).
+std::vector<float> toFloats(const torch::Tensor& t) {
+    const torch::Tensor cpu = t.to(torch::kCPU, torch::kFloat32).contiguous();
+    return std::vector<float>(cpu.data_ptr<float>(), cpu.data_ptr<float>() + cpu.numel());
+}
+
 // Cores this process may run on (a container or taskset can give fewer than the machine has).
 int usableCores() {
 #ifdef __linux__
@@ -432,6 +438,21 @@ struct Trainer::Impl {
         return true;
     }
 
+    // A checkpoint's model on this run's device, refused (naming `path`) when it does not fit the dataset.
+    KdNet loadFitting(const std::string& path, const char* what, const std::string& datasetName,
+                      CheckpointInfo& info) {
+        KdNet net = loadNet(path, &info);
+        if (info.input.channels != input.channels || info.input.height != input.height ||
+            info.input.width != input.width || info.input.classes != input.classes)
+            throw Error(path + ": " + what + " expects " + std::to_string(info.input.height) + "x" +
+                        std::to_string(info.input.width) + " images and " +
+                        std::to_string(info.input.classes) + " classes, but dataset " + datasetName +
+                        " has " + std::to_string(input.height) + "x" + std::to_string(input.width) + " and " +
+                        std::to_string(input.classes));
+        net->to(device);
+        return net;
+    }
+
     KdNet buildNet(const std::string& specText, std::uint64_t seed, Stream stream, ModelResult& mr) {
         const ModelSpec spec = parseModelSpec(specText);
         torch::manual_seed(streamSeed(seed, stream));
@@ -517,15 +538,7 @@ ExperimentResult Trainer::run(const ExperimentConfig& config, bool reuseTeacher)
         } else if (!config.teacherCheckpoint.empty()) {
             d->phase(Phase::Teacher, "loading teacher " + config.teacherCheckpoint);
             CheckpointInfo info;
-            KdNet net = loadNet(config.teacherCheckpoint, &info);
-            if (info.input.channels != d->input.channels || info.input.height != d->input.height ||
-                info.input.width != d->input.width || info.input.classes != d->input.classes)
-                throw Error(config.teacherCheckpoint + ": teacher expects " +
-                            std::to_string(info.input.height) + "x" + std::to_string(info.input.width) +
-                            " images and " + std::to_string(info.input.classes) + " classes, but dataset " +
-                            config.dataset + " has " + std::to_string(d->input.height) + "x" +
-                            std::to_string(d->input.width) + " and " + std::to_string(d->input.classes));
-            net->to(d->device);
+            KdNet net = d->loadFitting(config.teacherCheckpoint, "teacher", config.dataset, info);
             ModelResult mr;
             mr.spec = info.spec;
             mr.stats = modelStats(net->spec(), d->input);
@@ -581,12 +594,7 @@ TestOutputs Trainer::testOutputs() const {
         const torch::Tensor& logits = d->lastTestLogits[int(role)];
         if (!logits.defined())
             continue;
-        const torch::Tensor cpu = logits.to(torch::kCPU, torch::kFloat32).contiguous();
-        const float* p = cpu.data_ptr<float>();
-        std::vector<float>& dst = role == Role::Teacher    ? out.teacher
-                                  : role == Role::Baseline ? out.baseline
-                                                           : out.student;
-        dst.assign(p, p + cpu.numel());
+        out.logits(role) = toFloats(logits);
     }
     return out;
 }
@@ -606,21 +614,8 @@ TestOutputs Trainer::testOutputsFromCheckpoints(const ExperimentConfig& config,
             if (it == checkpoints.end())
                 continue;
             CheckpointInfo info;
-            KdNet net = loadNet(it->second, &info);
-            if (info.input.classes != d->input.classes || info.input.height != d->input.height ||
-                info.input.width != d->input.width)
-                throw Error(it->second + ": the model expects " + std::to_string(info.input.height) + "x" +
-                            std::to_string(info.input.width) + " images and " +
-                            std::to_string(info.input.classes) + " classes, but dataset " + config.dataset +
-                            " has " + std::to_string(d->input.height) + "x" + std::to_string(d->input.width) +
-                            " and " + std::to_string(d->input.classes));
-            net->to(d->device);
-            const torch::Tensor logits =
-                predictAll(net, d->testX).to(torch::kCPU, torch::kFloat32).contiguous();
-            std::vector<float>& dst = role == Role::Teacher    ? out.teacher
-                                      : role == Role::Baseline ? out.baseline
-                                                               : out.student;
-            dst.assign(logits.data_ptr<float>(), logits.data_ptr<float>() + logits.numel());
+            KdNet net = d->loadFitting(it->second, "the model", config.dataset, info);
+            out.logits(role) = toFloats(predictAll(net, d->testX));
         }
         return out;
     } catch (const c10::Error& e) {

@@ -20,6 +20,7 @@ struct TestOutputs {
     std::vector<float> teacher, baseline, student;
 
     const std::vector<float>& logits(Role role) const;
+    std::vector<float>& logits(Role role);
     bool has(Role role) const { return !logits(role).empty(); }
     std::size_t size() const { return dataset ? dataset->test.size() : 0; }
 };
