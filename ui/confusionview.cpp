@@ -92,24 +92,18 @@ struct ConfusionView::Plot {
 };
 
 ConfusionView::ConfusionView(QWidget* parent)
-    : QWidget(parent)
-    , m_explanation(new QLabel(this))
-    , m_stack(new QStackedWidget(this))
-    , m_placeholder(new QLabel(this))
+    : TeachingView(parent)
     , m_biasRow(new QWidget(this))
     , m_biasLabel(new QLabel(this))
     , m_biasSlider(new QSlider(Qt::Horizontal, this))
     , m_biasValue(new QLabel(this))
     , m_biasEffect(new QLabel(this))
     , m_table(new QTableWidget(this)) {
-    setUpExplanation(
-        m_explanation,
+    m_explanation->setText(
         tr("Each grid counts the test images by their true class (row) and the class the model chose "
            "(column): "
            "the diagonal holds the right answers, every other number is a mix-up. Compare where the baseline "
            "and the distilled student go wrong."));
-
-    setUpPlaceholder(m_placeholder);
 
     // The bias row (only with an omitted class).
     m_biasSlider->setRange(-int(kMaxBias) * kBiasSteps, int(kMaxBias) * kBiasSteps);
@@ -264,28 +258,12 @@ ConfusionView::ConfusionView(QWidget* parent)
     contentLayout->addWidget(m_biasRow);
     contentLayout->addWidget(splitter, 1);
 
-    m_stack->addWidget(m_placeholder);
-    m_stack->addWidget(content);
-    auto* root = new QVBoxLayout(this);
-    root->addWidget(m_explanation);
-    root->addWidget(m_stack, 1);
+    setContent(content);
 
     setOutputs(nullptr);
 }
 
 ConfusionView::~ConfusionView() = default;
-
-QString ConfusionView::explanation() const {
-    return m_explanation->text();
-}
-
-bool ConfusionView::showsPlaceholder() const {
-    return m_stack->currentWidget() == m_placeholder;
-}
-
-QString ConfusionView::placeholderText() const {
-    return showsPlaceholder() ? m_placeholder->text() : QString();
-}
 
 QCustomPlot* ConfusionView::plot(kd::Role role) const {
     return m_plots[int(role)]->plot;

@@ -7,7 +7,7 @@
 
 #include "kdcore/analysis.h"
 
-#include <QWidget>
+#include "viewparts.h"
 
 #include <memory>
 
@@ -19,7 +19,7 @@ class QTableWidget;
 
 namespace kdui {
 
-class ConfusionView : public QWidget {
+class ConfusionView : public TeachingView {
     Q_OBJECT
 public:
     explicit ConfusionView(QWidget* parent = nullptr);
@@ -40,10 +40,6 @@ public:
     void setBias(double bias);
     double bias() const { return m_bias; }
     static constexpr double kMaxBias = 10.0;
-
-    QString explanation() const;
-    bool showsPlaceholder() const;
-    QString placeholderText() const;
 
     // What is shown: the distilled student's with the bias applied; empty (classes 0) for a model without
     // logits or when nothing is shown.
@@ -78,9 +74,6 @@ private:
     bool m_syncing = false;
     kd::ConfusionMatrix m_matrices[3]; // indexed by kd::Role
 
-    QLabel* m_explanation;
-    QStackedWidget* m_stack;
-    QLabel* m_placeholder;
     QWidget* m_biasRow;
     QLabel* m_biasLabel;
     QSlider* m_biasSlider;

@@ -82,22 +82,16 @@ struct DarkKnowledgeView::Plot {
 };
 
 DarkKnowledgeView::DarkKnowledgeView(QWidget* parent)
-    : QWidget(parent)
-    , m_explanation(new QLabel(this))
-    , m_stack(new QStackedWidget(this))
-    , m_placeholder(new QLabel(this))
+    : TeachingView(parent)
     , m_tSlider(new QSlider(Qt::Horizontal, this))
     , m_tSpin(new QDoubleSpinBox(this))
     , m_hideDiagonal(new QCheckBox(tr("Hide the diagonal"), this))
     , m_alike(new QLabel(this))
     , m_plot(std::make_unique<Plot>()) {
-    setUpExplanation(
-        m_explanation,
+    m_explanation->setText(
         tr("Each row shows, on average, how the teacher shares its belief between the classes for the images "
            "of one class. The small numbers off the diagonal are the teacher's \"dark knowledge\": which "
            "classes it finds alike. Raise T to make them bigger."));
-
-    setUpPlaceholder(m_placeholder);
 
     m_tSlider->setRange(0, kSliderSteps);
     m_tSpin->setRange(kMinTemperature, kMaxTemperature);
@@ -221,11 +215,7 @@ DarkKnowledgeView::DarkKnowledgeView(QWidget* parent)
     contentLayout->addWidget(m_alike);
     contentLayout->addWidget(plot, 1);
 
-    m_stack->addWidget(m_placeholder);
-    m_stack->addWidget(content);
-    auto* root = new QVBoxLayout(this);
-    root->addWidget(m_explanation);
-    root->addWidget(m_stack, 1);
+    setContent(content);
 
     syncTemperatureWidgets();
     setOutputs(nullptr);
@@ -233,20 +223,8 @@ DarkKnowledgeView::DarkKnowledgeView(QWidget* parent)
 
 DarkKnowledgeView::~DarkKnowledgeView() = default;
 
-QString DarkKnowledgeView::explanation() const {
-    return m_explanation->text();
-}
-
 QString DarkKnowledgeView::alikeText() const {
     return showsPlaceholder() ? QString() : m_alike->text();
-}
-
-bool DarkKnowledgeView::showsPlaceholder() const {
-    return m_stack->currentWidget() == m_placeholder;
-}
-
-QString DarkKnowledgeView::placeholderText() const {
-    return showsPlaceholder() ? m_placeholder->text() : QString();
 }
 
 QCustomPlot* DarkKnowledgeView::plot() const {

@@ -5,7 +5,7 @@
 
 #include "kdcore/analysis.h"
 
-#include <QWidget>
+#include "viewparts.h"
 
 #include <memory>
 
@@ -18,7 +18,7 @@ class QStackedWidget;
 
 namespace kdui {
 
-class DarkKnowledgeView : public QWidget {
+class DarkKnowledgeView : public TeachingView {
     Q_OBJECT
 public:
     explicit DarkKnowledgeView(QWidget* parent = nullptr);
@@ -39,10 +39,7 @@ public:
     void setHideDiagonal(bool hide);
     bool hideDiagonal() const;
 
-    QString explanation() const;
     QString alikeText() const; // "The teacher finds Shirt most like T-shirt/top (0.21), ..."
-    bool showsPlaceholder() const;
-    QString placeholderText() const;
 
     // What is shown (empty matrix when nothing is), and a cell read back from the QCPColorMap's data.
     kd::ClassMatrix matrix() const { return m_matrix; }
@@ -70,9 +67,6 @@ private:
     kd::ClassMatrix m_matrix;
     bool m_syncing = false;
 
-    QLabel* m_explanation;
-    QStackedWidget* m_stack;
-    QLabel* m_placeholder;
     QSlider* m_tSlider;
     QDoubleSpinBox* m_tSpin;
     QCheckBox* m_hideDiagonal;

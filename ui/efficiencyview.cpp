@@ -90,19 +90,14 @@ QString EfficiencyView::throughputText(double imagesPerSecond) {
 }
 
 EfficiencyView::EfficiencyView(QWidget* parent)
-    : QWidget(parent)
-    , m_explanation(new QLabel(this))
-    , m_stack(new QStackedWidget(this))
-    , m_placeholder(new QLabel(this))
+    : TeachingView(parent)
     , m_table(new QTableWidget(RowCount, ColumnCount, this))
     , m_summary(new QLabel(this)) {
-    setUpExplanation(
-        m_explanation,
+    m_explanation->setText(
         tr("Why distil? The distilled student is much smaller and faster than the teacher, so it fits on a "
            "phone and answers more images per second, yet it is nearly as accurate, because it learned from "
            "the teacher's soft answers."));
 
-    setUpPlaceholder(m_placeholder);
     m_placeholder->setText(tr("Train a run, or pick one in the run list, to see how much smaller and faster "
                               "the distilled student is than the teacher."));
 
@@ -153,28 +148,12 @@ EfficiencyView::EfficiencyView(QWidget* parent)
     contentLayout->addWidget(m_summary);
     contentLayout->addStretch(1);
 
-    m_stack->addWidget(m_placeholder);
-    m_stack->addWidget(content);
-    auto* root = new QVBoxLayout(this);
-    root->addWidget(m_explanation);
-    root->addWidget(m_stack, 1);
+    setContent(content);
     clear();
-}
-
-QString EfficiencyView::explanation() const {
-    return m_explanation->text();
 }
 
 QString EfficiencyView::summary() const {
     return m_hasResult ? m_summary->text() : QString();
-}
-
-bool EfficiencyView::showsPlaceholder() const {
-    return m_stack->currentWidget() == m_placeholder;
-}
-
-QString EfficiencyView::placeholderText() const {
-    return showsPlaceholder() ? m_placeholder->text() : QString();
 }
 
 QString EfficiencyView::cellText(int row, int column) const {

@@ -4,7 +4,7 @@
 
 #include "kdcore/trainer.h"
 
-#include <QWidget>
+#include "viewparts.h"
 
 class QLabel;
 class QStackedWidget;
@@ -12,7 +12,7 @@ class QTableWidget;
 
 namespace kdui {
 
-class EfficiencyView : public QWidget {
+class EfficiencyView : public TeachingView {
     Q_OBJECT
 public:
     // Table rows and columns.
@@ -26,10 +26,7 @@ public:
     void clear(); // back to the placeholder
     bool hasResult() const { return m_hasResult; }
 
-    QString explanation() const;
     QString summary() const; // the sentence under the table ("Compared with the teacher, the distilled ...")
-    bool showsPlaceholder() const;
-    QString placeholderText() const;
 
     // The table's text (row: Row, column: Column); empty out of range or while the placeholder shows.
     QString cellText(int row, int column) const;
@@ -45,9 +42,6 @@ private:
     void setCell(int row, int column, const QString& text, const QString& toolTip = QString());
 
     bool m_hasResult = false;
-    QLabel* m_explanation;
-    QStackedWidget* m_stack;
-    QLabel* m_placeholder;
     QTableWidget* m_table;
     QLabel* m_summary;
 };

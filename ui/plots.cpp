@@ -116,17 +116,8 @@ QSharedPointer<QCPAxisTicker> epochTicker() {
 void styleAxes(QCustomPlot* plot, const QString& xLabel, const QString& yLabel) {
     QFont labelFont = plot->font();
     labelFont.setPointSizeF(labelFont.pointSizeF() + 0.5);
-    for (QCPAxis* axis : {plot->xAxis, plot->yAxis}) {
-        axis->setBasePen(QPen(QColor(110, 110, 110)));
-        axis->setTickPen(QPen(QColor(110, 110, 110)));
-        axis->setSubTickPen(QPen(QColor(150, 150, 150)));
-        axis->setTickLabelColor(kTextColor);
-        axis->setLabelColor(kTextColor);
-        axis->setLabelFont(labelFont);
-        axis->grid()->setPen(QPen(QColor(225, 225, 225)));
-        axis->grid()->setZeroLinePen(Qt::NoPen);
-        axis->grid()->setSubGridVisible(false);
-    }
+    for (QCPAxis* axis : {plot->xAxis, plot->yAxis})
+        styleAxis(axis, labelFont);
     plot->xAxis->setLabel(xLabel);
     plot->yAxis->setLabel(yLabel);
 }
@@ -237,6 +228,18 @@ QVector<const kd::RunRecord*> uniqueRuns(const QVector<const kd::RunRecord*>& ru
 }
 
 } // namespace
+
+void styleAxis(QCPAxis* axis, const QFont& labelFont) {
+    axis->setBasePen(QPen(QColor(110, 110, 110)));
+    axis->setTickPen(QPen(QColor(110, 110, 110)));
+    axis->setSubTickPen(QPen(QColor(150, 150, 150)));
+    axis->setTickLabelColor(kTextColor);
+    axis->setLabelColor(kTextColor);
+    axis->setLabelFont(labelFont);
+    axis->grid()->setPen(QPen(QColor(225, 225, 225)));
+    axis->grid()->setZeroLinePen(Qt::NoPen);
+    axis->grid()->setSubGridVisible(false);
+}
 
 double PercentTicker::getTickStep(const QCPRange& range) {
     m_step = QCPAxisTicker::getTickStep(range);

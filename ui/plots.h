@@ -14,6 +14,9 @@
 
 namespace kdui {
 
+// The house style of an axis: grey pens, light grid without sub-grid or zero line, `labelFont` for its label.
+void styleAxis(QCPAxis* axis, const QFont& labelFont);
+
 // Axis tick labels as percent of values on a 0..1 scale, with as many decimals as the tick step needs (80%,
 // 82.5%, never a rounded "83%").
 class PercentTicker : public QCPAxisTicker {

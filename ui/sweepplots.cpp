@@ -74,18 +74,6 @@ QCPScatterStyle::ScatterShape alphaShape(int i) {
     return shapes[i % 6];
 }
 
-void styleAxis(QCPAxis* axis, const QFont& labelFont) {
-    axis->setBasePen(QPen(QColor(110, 110, 110)));
-    axis->setTickPen(QPen(QColor(110, 110, 110)));
-    axis->setSubTickPen(QPen(QColor(150, 150, 150)));
-    axis->setTickLabelColor(kTextColor);
-    axis->setLabelColor(kTextColor);
-    axis->setLabelFont(labelFont);
-    axis->grid()->setPen(QPen(QColor(225, 225, 225)));
-    axis->grid()->setZeroLinePen(Qt::NoPen);
-    axis->grid()->setSubGridVisible(false);
-}
-
 QCPTextElement* addTitle(QCustomPlot* plot) {
     QFont titleFont = plot->font();
     titleFont.setPointSizeF(titleFont.pointSizeF() + 1.5);

@@ -182,10 +182,7 @@ struct TemperatureLens::Chart {
 };
 
 TemperatureLens::TemperatureLens(QWidget* parent)
-    : QWidget(parent)
-    , m_explanation(new QLabel(this))
-    , m_stack(new QStackedWidget(this))
-    , m_placeholder(new QLabel(this))
+    : TeachingView(parent)
     , m_model(new ThumbnailModel(this))
     , m_strip(new QListView(this))
     , m_prev(new QPushButton(tr("\u25c0 Previous"), this))
@@ -196,13 +193,10 @@ TemperatureLens::TemperatureLens(QWidget* parent)
     , m_prediction(new QLabel(this))
     , m_tSlider(new QSlider(Qt::Horizontal, this))
     , m_tSpin(new QDoubleSpinBox(this)) {
-    setUpExplanation(
-        m_explanation,
+    m_explanation->setText(
         tr("Temperature T softens the teacher's answer: at T = 1 it is almost sure of one class, at higher T "
            "the other classes show how alike the teacher finds them, and that is what the student learns to "
            "copy. Pick an image and move T."));
-
-    setUpPlaceholder(m_placeholder);
 
     // The thumbnail strip: one row, scrolled sideways, icons made only when shown.
     m_strip->setModel(m_model);
@@ -402,30 +396,13 @@ TemperatureLens::TemperatureLens(QWidget* parent)
     contentLayout->addLayout(band);
     contentLayout->addLayout(chartRow, 1);
 
-    m_stack->addWidget(m_placeholder);
-    m_stack->addWidget(content);
-
-    auto* root = new QVBoxLayout(this);
-    root->addWidget(m_explanation);
-    root->addWidget(m_stack, 1);
+    setContent(content);
 
     syncTemperatureWidgets();
     setOutputs(nullptr);
 }
 
 TemperatureLens::~TemperatureLens() = default;
-
-QString TemperatureLens::explanation() const {
-    return m_explanation->text();
-}
-
-bool TemperatureLens::showsPlaceholder() const {
-    return m_stack->currentWidget() == m_placeholder;
-}
-
-QString TemperatureLens::placeholderText() const {
-    return showsPlaceholder() ? m_placeholder->text() : QString();
-}
 
 QCustomPlot* TemperatureLens::chart(LensChart which) const {
     return m_charts[int(which)]->plot;

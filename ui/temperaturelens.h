@@ -5,7 +5,7 @@
 
 #include "kdcore/analysis.h"
 
-#include <QWidget>
+#include "viewparts.h"
 
 #include <memory>
 #include <vector>
@@ -21,7 +21,7 @@ class QStackedWidget;
 
 namespace kdui {
 
-class TemperatureLens : public QWidget {
+class TemperatureLens : public TeachingView {
     Q_OBJECT
 public:
     enum class LensChart { TeacherAtT, TeacherAtOne, StudentAtT };
@@ -47,10 +47,6 @@ public:
     // Moves to the next image after the current one (wrapping) that the distilled student classifies wrongly
     // (the teacher when the run has no student logits). Returns false, and stays, when there is none.
     bool showMistake();
-
-    QString explanation() const;
-    bool showsPlaceholder() const; // true while the placeholder text is shown instead of the charts
-    QString placeholderText() const;
 
     // Tests: what each chart shows. probabilities() reads the QCPBars data back (empty when the chart has no
     // data, e.g. no student logits); entropy() is in bits (-1 when empty).
@@ -88,9 +84,6 @@ private:
     bool m_syncing = false;
     int m_imageSide = 196; // the enlarged image's longer side in pixels (7x for 28x28; 5x in a short window)
 
-    QLabel* m_explanation;
-    QStackedWidget* m_stack;
-    QLabel* m_placeholder;
     ThumbnailModel* m_model;
     QListView* m_strip;
     QPushButton* m_prev;

@@ -1,19 +1,29 @@
 #include "viewparts.h"
 
+#include <QVBoxLayout>
+
 namespace kdui {
 
-void setUpExplanation(QLabel* label, const QString& text) {
-    label->setWordWrap(true);
-    label->setText(text);
+TeachingView::TeachingView(QWidget* parent)
+    : QWidget(parent)
+    , m_explanation(new QLabel(this))
+    , m_stack(new QStackedWidget(this))
+    , m_placeholder(new QLabel(this)) {
+    m_explanation->setWordWrap(true);
+    m_placeholder->setAlignment(Qt::AlignCenter);
+    m_placeholder->setWordWrap(true);
+    QFont font = m_placeholder->font();
+    font.setPointSizeF(font.pointSizeF() * 1.3);
+    m_placeholder->setFont(font);
+    m_placeholder->setStyleSheet(QStringLiteral("color: #808080;"));
 }
 
-void setUpPlaceholder(QLabel* label) {
-    label->setAlignment(Qt::AlignCenter);
-    label->setWordWrap(true);
-    QFont font = label->font();
-    font.setPointSizeF(font.pointSizeF() * 1.3);
-    label->setFont(font);
-    label->setStyleSheet(QStringLiteral("color: #808080;"));
+void TeachingView::setContent(QWidget* content) {
+    m_stack->addWidget(m_placeholder);
+    m_stack->addWidget(content);
+    auto* root = new QVBoxLayout(this);
+    root->addWidget(m_explanation);
+    root->addWidget(m_stack, 1);
 }
 
 bool isDarkColor(const QColor& c) {

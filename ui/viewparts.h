@@ -6,16 +6,29 @@
 
 #include <QColor>
 #include <QLabel>
+#include <QStackedWidget>
 #include <QString>
+#include <QWidget>
 
 #include <functional>
 
 namespace kdui {
 
-// The one or two sentences at the top of a view.
-void setUpExplanation(QLabel* label, const QString& text);
-// The large grey centred text shown instead of a view's content when there is nothing to show.
-void setUpPlaceholder(QLabel* label);
+// A teaching view's frame: the one or two sentences at the top (m_explanation, text set by the view), then
+// either the view's content or, when there is nothing to show, a large grey centred text (m_placeholder).
+class TeachingView : public QWidget {
+public:
+    explicit TeachingView(QWidget* parent = nullptr);
+    QString explanation() const { return m_explanation->text(); }
+    bool showsPlaceholder() const { return m_stack->currentWidget() == m_placeholder; }
+    QString placeholderText() const { return showsPlaceholder() ? m_placeholder->text() : QString(); }
+
+protected:
+    void setContent(QWidget* content); // once, at the end of the view's constructor
+    QLabel* m_explanation;
+    QStackedWidget* m_stack;
+    QLabel* m_placeholder;
+};
 
 // Dark enough for white text (perceived luminance).
 bool isDarkColor(const QColor& color);
