@@ -55,9 +55,20 @@ options (a config file's keys are these names with '_' for '-'; flags override t
   --weight-decay X         L2 weight decay
   --seed N                 random seed (same seed and settings: same numbers)
   --teacher-seed N         the teacher's own seed (0: --seed)
+  --method M               kd (default), ensemble, born-again or assistant (see "methods" below)
+  --ensemble-size K        ensemble: K copies of --teacher, member k with seed teacher-seed + k
+  --ensemble-teachers L    ensemble: member specs separated by ';' (instead of --ensemble-size)
+  --generations G          born-again: student generations (1..10)
+  --assistant SPEC         assistant: the teacher assistant's architecture
   --device D               auto, cpu or cuda
   --threads N              LibTorch intra-op threads (0: auto, all usable cores)
   --out DIR                output folder (default: runs/YYYYMMDD-HHMMSS)
+
+methods: kd distils the student from the teacher. ensemble trains the members, then distils the student
+from the mean of their probabilities at T (writes member-K.pt instead of teacher.pt). born-again trains
+students with the teacher's architecture, generation g+1 distilled from generation g (student.pt is the
+last; generation-G.pt the others). assistant distils the assistant from the teacher, then the student from
+the assistant, and, for comparison, the same student directly from the teacher (assistant.pt, direct.pt).
 
 sweep: one teacher (trained once, or --teacher-checkpoint), then every cell of the grid temperatures x
 alphas x students x seeds distils its student from the teacher's cached logits; each (student, seed) trains
@@ -112,6 +123,7 @@ public:
             return;
         m_lastDraw = now;
         const int epochs = m.role == kd::Role::Teacher ? m_config.teacherEpochs : m_config.epochs;
+        const std::string name = modelName(m.role, m.stage);
         const double done = double((m.epoch - 1) * m.batchesPerEpoch + m.batch);
         const double total = double(epochs) * m.batchesPerEpoch;
         const double fraction = total > 0 ? done / total : 1.0;
@@ -123,7 +135,7 @@ public:
         const double remainingSamples = (total - done) * double(m_config.batchSize);
         const double eta = m.samplesPerSecond > 0 ? remainingSamples / m.samplesPerSecond : -1;
         std::fprintf(stderr, "\r%-8s epoch %d/%d [%s] %3d%%  loss %.4f  %6.0f samples/s  ETA %s   ",
-                     kd::roleName(m.role), m.epoch, epochs, bar.c_str(), int(fraction * 100 + 0.5), m.loss,
+                     name.c_str(), m.epoch, epochs, bar.c_str(), int(fraction * 100 + 0.5), m.loss,
                      m.samplesPerSecond, formatDuration(eta).c_str());
         std::fflush(stderr);
         m_barShown = true;
@@ -134,11 +146,23 @@ public:
         std::fprintf(
             stderr,
             "%-8s epoch %d/%d  train_loss %.4f  test_loss %.4f  test_acc %.4f  (%.1f s, %.0f samples/s)\n",
-            kd::roleName(m.role), m.epoch, m.epochs, m.trainLoss, m.testLoss, m.testAccuracy, m.epochSeconds,
-            m.samplesPerSecond);
+            modelName(m.role, m.stage).c_str(), m.epoch, m.epochs, m.trainLoss, m.testLoss, m.testAccuracy,
+            m.epochSeconds, m.samplesPerSecond);
+    }
+
+    void stageStarted(int stage, const kd::StageResult& st) override {
+        if (std::size_t(stage) >= m_stageNames.size())
+            m_stageNames.resize(std::size_t(stage) + 1);
+        m_stageNames[std::size_t(stage)] = st.name;
     }
 
 private:
+    std::string modelName(kd::Role role, int stage) const {
+        if (stage >= 0 && std::size_t(stage) < m_stageNames.size())
+            return m_stageNames[std::size_t(stage)];
+        return kd::roleName(role);
+    }
+
     void endBar() {
         if (m_barShown)
             std::fputs("\r\033[K", stderr);
@@ -149,6 +173,7 @@ private:
     const kd::ExperimentConfig& m_config;
     bool m_tty;
     bool m_barShown = false;
+    std::vector<std::string> m_stageNames; // a method's extra models, by stage index
     std::chrono::steady_clock::time_point m_lastDraw{};
 };
 
@@ -210,15 +235,15 @@ ParsedArgs parseArgs(int argc, char** argv, int first, const std::vector<std::st
 }
 
 void printSummary(const kd::ExperimentResult& r) {
-    auto row = [](const char* name, const kd::ModelResult& m) {
-        std::printf("%-9s %-28s %10lld params  test_acc %.4f  test_loss %.4f\n", name, m.spec.c_str(),
-                    static_cast<long long>(m.stats.params), m.testAccuracy, m.testLoss);
-    };
-    row("teacher", r.teacher);
-    row("baseline", r.baseline);
-    row("student", r.student);
+    for (const kd::ComparisonRow& row : kd::methodComparison(r))
+        std::printf("%-13s %-28s %10lld params  test_acc %.4f  test_loss %.4f\n", row.label.c_str(),
+                    row.model.spec.c_str(), static_cast<long long>(row.model.stats.params),
+                    row.model.testAccuracy, row.model.testLoss);
     const auto gap =
         kd::gapRecovered(r.teacher.testAccuracy, r.baseline.testAccuracy, r.student.testAccuracy);
+    const std::string verdict = kd::methodVerdict(r);
+    if (!verdict.empty())
+        std::printf("%s\n", verdict.c_str());
     if (r.stopped)
         std::printf("stopped before the end: the figures above are partial\n");
     else if (gap)
@@ -398,8 +423,11 @@ int runCommand(int argc, char** argv) {
 
     kd::writeTextFile(config.out + "/summary.json", kd::summaryJson(config, result));
     kd::writeTextFile(config.out + "/metrics.csv", kd::metricsCsv(result));
-    if (result.teacher.trained || !config.teacherCheckpoint.empty())
+    if ((result.teacher.trained || !config.teacherCheckpoint.empty()) && config.method != "ensemble")
         trainer.saveCheckpoint(kd::Role::Teacher, config.out + "/teacher.pt");
+    for (std::size_t i = 0; i < result.stages.size(); ++i)
+        if (result.stages[i].model.trained)
+            trainer.saveStageCheckpoint(int(i), config.out + "/" + result.stages[i].id + ".pt");
     if (result.baseline.trained)
         trainer.saveCheckpoint(kd::Role::Baseline, config.out + "/baseline.pt");
     if (result.student.trained)

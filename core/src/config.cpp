@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -60,6 +61,11 @@ const std::vector<Field>& fields() {
         stringField("teacher_checkpoint", &ExperimentConfig::teacherCheckpoint),
         numberField("temperature", &ExperimentConfig::temperature),
         numberField("alpha", &ExperimentConfig::alpha),
+        stringField("method", &ExperimentConfig::method),
+        integerField("ensemble_size", &ExperimentConfig::ensembleSize),
+        stringField("ensemble_teachers", &ExperimentConfig::ensembleTeachers),
+        integerField("generations", &ExperimentConfig::generations),
+        stringField("assistant", &ExperimentConfig::assistant),
         integerField("epochs", &ExperimentConfig::epochs),
         integerField("teacher_epochs", &ExperimentConfig::teacherEpochs),
         integerField("batch_size", &ExperimentConfig::batchSize),
@@ -284,6 +290,29 @@ std::string configToJson(const ExperimentConfig& config, int indent) {
     return doc.dump(indent);
 }
 
+const std::vector<std::string>& methodNames() {
+    static const std::vector<std::string> names = {"kd", "ensemble", "born-again", "assistant"};
+    return names;
+}
+
+std::vector<std::string> ensembleMemberSpecs(const ExperimentConfig& c) {
+    std::vector<std::string> specs;
+    if (c.ensembleTeachers.find_first_not_of(" \t") == std::string::npos) {
+        specs.assign(std::size_t(std::max(c.ensembleSize, 0)), c.teacher);
+        return specs;
+    }
+    std::stringstream in(c.ensembleTeachers);
+    std::string part;
+    while (std::getline(in, part, ';')) {
+        const auto first = part.find_first_not_of(" \t");
+        const auto last = part.find_last_not_of(" \t");
+        specs.push_back(first == std::string::npos ? std::string() : part.substr(first, last - first + 1));
+    }
+    if (!c.ensembleTeachers.empty() && c.ensembleTeachers.back() == ';')
+        specs.push_back(std::string());
+    return specs;
+}
+
 void validateConfig(const ExperimentConfig& c) {
     auto bad = [](const std::string& key, const std::string& problem) {
         throw Error("config: " + key + ": " + problem);
@@ -312,6 +341,28 @@ void validateConfig(const ExperimentConfig& c) {
         bad("temperature", "must be > 0 (range 0.05..1000), got " + json(c.temperature).dump());
     if (!(c.alpha >= 0 && c.alpha <= 1))
         bad("alpha", "must be in [0, 1], got " + json(c.alpha).dump());
+    const auto& methods = methodNames();
+    if (std::find(methods.begin(), methods.end(), c.method) == methods.end())
+        bad("method", "'" + c.method + "' is not kd, ensemble, born-again or assistant");
+    if (c.ensembleSize < 1 || c.ensembleSize > 16)
+        bad("ensemble_size", "must be in 1..16, got " + std::to_string(c.ensembleSize));
+    if (c.method == "ensemble") {
+        if (!c.teacherCheckpoint.empty())
+            bad("teacher_checkpoint",
+                "cannot be used with method ensemble (the ensemble trains its members)");
+        const std::vector<std::string> members = ensembleMemberSpecs(c);
+        if (members.size() > 16)
+            bad("ensemble_teachers", "lists " + std::to_string(members.size()) + " members (at most 16)");
+        for (std::size_t k = 0; k < members.size(); ++k) {
+            if (members[k].empty())
+                bad("ensemble_teachers",
+                    "member " + std::to_string(k + 1) + " is empty (specs are separated by ';')");
+            checkSpec("ensemble_teachers", members[k]);
+        }
+    }
+    if (c.generations < 1 || c.generations > 10)
+        bad("generations", "must be in 1..10, got " + std::to_string(c.generations));
+    checkSpec("assistant", c.assistant);
     if (c.epochs < 0)
         bad("epochs", "must be >= 0");
     if (c.teacherEpochs < 0)

@@ -3,6 +3,8 @@
 #include "kdcore/distillationloss.h"
 #include "kdcore/error.h"
 
+#include <cmath>
+
 namespace kd {
 
 LossTensors distillationLossTensors(const torch::Tensor& student, const torch::Tensor& teacher,
@@ -16,6 +18,14 @@ LossTensors distillationLossTensors(const torch::Tensor& student, const torch::T
     loss.hard = torch::nn::functional::cross_entropy(student, labels);
     loss.total = alpha * loss.soft + (1.0 - alpha) * loss.hard;
     return loss;
+}
+
+torch::Tensor ensembleTargetLogits(const torch::Tensor& memberLogits, double temperature) {
+    if (memberLogits.size(0) == 1)
+        return memberLogits[0];
+    // log mean_k p_k = logsumexp_k(log p_k) - log K, stable for any logits.
+    const torch::Tensor logP = torch::log_softmax(memberLogits / temperature, /*dim=*/2);
+    return (torch::logsumexp(logP, /*dim=*/0) - std::log(double(memberLogits.size(0)))) * temperature;
 }
 
 LossParts distillationLoss(const std::vector<float>& studentLogits, const std::vector<float>& teacherLogits,
@@ -45,6 +55,21 @@ LossParts distillationLoss(const std::vector<float>& studentLogits, const std::v
         gradStudent->assign(g.data_ptr<float>(), g.data_ptr<float>() + g.numel());
     }
     return {loss.total.item<double>(), loss.soft.item<double>(), loss.hard.item<double>()};
+}
+
+std::vector<float> ensembleTargetLogits(const std::vector<float>& memberLogits, int members, int classes,
+                                        double temperature) {
+    if (members < 1 || classes < 1 || memberLogits.empty() ||
+        memberLogits.size() % std::size_t(members * classes) != 0)
+        throw Error("ensembleTargetLogits: logits must be [members x batch x classes]");
+    if (!(temperature > 0))
+        throw Error("ensembleTargetLogits: temperature must be > 0");
+    const auto batch = std::int64_t(memberLogits.size() / std::size_t(members * classes));
+    auto* data = const_cast<float*>(memberLogits.data());
+    const torch::Tensor z =
+        ensembleTargetLogits(torch::from_blob(data, {members, batch, classes}, torch::kFloat32), temperature)
+            .contiguous();
+    return std::vector<float>(z.data_ptr<float>(), z.data_ptr<float>() + z.numel());
 }
 
 } // namespace kd

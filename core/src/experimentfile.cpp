@@ -18,7 +18,10 @@
 //         "history": [{"role": "teacher", "epoch": 1, "epochs": 4, "train_loss": 0.5, "train_soft": 0,
 //                      "train_hard": 0.5, "test_loss": 0.4, "test_accuracy": 0.86, "temperature": 2,
 //                      "alpha": 0.5, "samples_per_second": 9000, "epoch_seconds": 6.6,
-//                      "elapsed_seconds": 7.1}, ...]
+//                      "elapsed_seconds": 7.1}, ...],
+//         "method": "ensemble",            (optional, absent for kd)
+//         "stages": [{"id": "member-1", "name": "member 1", "kind": "member", "model": {...},
+//                     "history": [...]}, ...]   (optional: a method's extra models)
 //       },
 //       "batches": {"teacher": [[0.1, 0.9], ...], "baseline": [...], "student": [[0.1, 1.2, 0.7, 0.5], ...]},
 //       "markers": [{"role": "student", "x": 1.25, "temperature": 4, "alpha": 0.7}, ...],
@@ -40,6 +43,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdint>
@@ -137,6 +141,20 @@ ordered_json runJson(const RunRecord& run) {
     result["history"] = ordered_json::array();
     for (const EpochMetrics& e : run.result.history)
         result["history"].push_back(epochJson(e));
+    // Added after version 1 first shipped (issue 5's methods): only written for other methods than kd.
+    if (run.result.method != "kd")
+        result["method"] = run.result.method;
+    if (!run.result.stages.empty()) {
+        result["stages"] = ordered_json::array();
+        for (const StageResult& st : run.result.stages) {
+            ordered_json stage = {
+                {"id", st.id}, {"name", st.name}, {"kind", st.kind}, {"model", modelJson(st.model)}};
+            stage["history"] = ordered_json::array();
+            for (const EpochMetrics& e : st.history)
+                stage["history"].push_back(epochJson(e));
+            result["stages"].push_back(stage);
+        }
+    }
 
     ordered_json batches = ordered_json::object();
     for (Role role : kRoles)
@@ -413,6 +431,33 @@ private:
         array(history);
         for (std::size_t i = 0; i < history.value.size(); ++i)
             r.history.push_back(epoch(element(history, i)));
+        if (n.value.contains("method")) {
+            const Node method = child(n, "method");
+            r.method = string(method);
+            const auto& names = methodNames();
+            if (std::find(names.begin(), names.end(), r.method) == names.end())
+                fail(method.path, "'" + r.method + "' is not kd, ensemble, born-again or assistant");
+        }
+        if (n.value.contains("stages")) {
+            const Node stages = child(n, "stages");
+            array(stages);
+            for (std::size_t i = 0; i < stages.value.size(); ++i) {
+                const Node st = element(stages, i);
+                object(st);
+                StageResult stage;
+                stage.id = string(st, "id");
+                stage.name = string(st, "name");
+                stage.kind = string(st, "kind");
+                stage.model = model(child(st, "model"));
+                const Node list = child(st, "history");
+                array(list);
+                for (std::size_t j = 0; j < list.value.size(); ++j) {
+                    stage.history.push_back(epoch(element(list, j)));
+                    stage.history.back().stage = int(i);
+                }
+                r.stages.push_back(stage);
+            }
+        }
         return r;
     }
 

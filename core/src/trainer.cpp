@@ -31,7 +31,13 @@ double secondsSince(Clock::time_point t0) {
 }
 
 // Seeds for each random stream, so changing one model's settings does not shift another's randomness.
-enum Stream : std::uint64_t { kTeacherInit = 1, kStudentInit = 2, kTeacherTrain = 3, kStudentTrain = 4 };
+enum Stream : std::uint64_t {
+    kTeacherInit = 1,
+    kStudentInit = 2,
+    kTeacherTrain = 3,
+    kStudentTrain = 4,
+    kAssistantInit = 5
+};
 
 // The teacher's seed: its own when set, so runs with different student seeds can share one teacher.
 std::uint64_t teacherSeed(const ExperimentConfig& c) {
@@ -139,6 +145,42 @@ void applyThreadPolicy(int requested) {
     setOpenBlasThreads(oneDnn ? 1 : cores);
 }
 
+// See Trainer::measureInference: median latency for one image and throughput at batch 256 of `net` on the
+// first test images.
+void measureNet(KdNet net, const torch::Tensor& testX, ModelResult& result, double budgetSeconds) {
+    if (!testX.defined() || testX.size(0) == 0)
+        throw Error("no test images to measure inference with");
+    torch::NoGradGuard noGrad;
+    net->eval();
+    auto median = [](std::vector<double> v) {
+        std::sort(v.begin(), v.end());
+        return v[v.size() / 2];
+    };
+    // Whatever the budget, a few repetitions of each, after one warm-up pass (first-call allocations).
+    const torch::Tensor one = testX.slice(/*dim=*/0, 0, 1);
+    const torch::Tensor many = testX.slice(/*dim=*/0, 0, std::min<std::int64_t>(256, testX.size(0)));
+    auto timeOnce = [&](const torch::Tensor& x) {
+        // A pause between repetitions (not timed) leaves the cores to other threads for a moment: measured in
+        // the app, back-to-back passes on every core delayed the GUI thread by up to 60 ms.
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        const auto t0 = Clock::now();
+        torch::Tensor out = net->forward(x);
+        out.sum().item<float>(); // waits for the result on any device
+        return secondsSince(t0);
+    };
+    timeOnce(one);
+    timeOnce(many);
+    std::vector<double> single, batch;
+    const auto start = Clock::now();
+    while (single.size() < 5 || (secondsSince(start) < budgetSeconds / 3 && single.size() < 1000))
+        single.push_back(timeOnce(one));
+    const auto batchStart = Clock::now();
+    while (batch.size() < 3 || (secondsSince(batchStart) < budgetSeconds * 2 / 3 && batch.size() < 100))
+        batch.push_back(timeOnce(many));
+    result.latencyMs = median(single) * 1000.0;
+    result.imagesPerSecond = double(many.size(0)) / median(batch);
+}
+
 } // namespace
 
 const char* roleName(Role role) {
@@ -211,7 +253,10 @@ struct Trainer::Impl {
         InputShape input;
         // The trained teacher and its cached logits on the training set, kept for "reuse teacher".
         std::string teacherKey;
-        KdNet teacher{nullptr};
+        KdNet teacher{nullptr};     // null for an ensemble teacher
+        std::vector<KdNet> members; // an ensemble teacher's members
+        std::vector<StageResult> memberResults;
+        // Soft-target source: [N, C] logits, or [K, N, C] for an ensemble (see softTargetLogits).
         torch::Tensor teacherLogits;
         torch::Tensor teacherTestLogits; // for the teaching views
         ModelResult teacherResult;
@@ -225,6 +270,7 @@ struct Trainer::Impl {
     InputShape& input = kept.input;
     std::string& teacherKey = kept.teacherKey;
     KdNet& teacher = kept.teacher;
+    std::vector<KdNet>& members = kept.members;
     torch::Tensor& teacherLogits = kept.teacherLogits;
     torch::Tensor& teacherTestLogits = kept.teacherTestLogits;
     ModelResult& teacherResult = kept.teacherResult;
@@ -232,9 +278,12 @@ struct Trainer::Impl {
     // The last run's students (for checkpoints), and each model's test-set logits after its last epoch.
     KdNet baseline{nullptr};
     KdNet student{nullptr};
+    std::vector<KdNet> stageNets; // the last run's ExperimentResult::stages, same order
     torch::Tensor lastTestLogits[3];
     // The students' training images (indices into trainX); undefined: all of them.
     torch::Tensor transferSet;
+
+    bool hasTeacher() const { return !teacher.is_empty() || !members.empty(); }
 
     Clock::time_point runStart;
     ExperimentResult* result = nullptr;
@@ -280,6 +329,8 @@ struct Trainer::Impl {
         datasetKey = key;
         teacherKey.clear(); // a teacher's cached logits belong to one dataset
         teacher = nullptr;
+        members.clear();
+        kept.memberResults.clear();
         teacherLogits = torch::Tensor();
         teacherTestLogits = torch::Tensor();
     }
@@ -316,15 +367,39 @@ struct Trainer::Impl {
         return true;
     }
 
-    // Trains one model; returns false when stopped. `distill` uses the cached teacher logits. Students train
-    // on the transfer set, the teacher on all training images.
-    bool train(Role role, KdNet& net, int epochs, const ExperimentConfig& c, bool distill, ModelResult& mr) {
-        const std::uint64_t seed = role == Role::Teacher ? teacherSeed(c) : c.seed;
+    // What one model's training is: its role (a teacher-like model trains on every training image with the
+    // teacher's seed stream, students on the transfer set), the stage it is (-1: teacher, baseline or student
+    // themselves), its seed, and what it learns from.
+    struct Job {
+        Role role = Role::Teacher;
+        int stage = -1;
+        std::uint64_t seed = 0;
+        const torch::Tensor* targets =
+            nullptr; // soft-target source (see softTargetLogits); null: labels only
+    };
+
+    static Job mainJob(Role role, const ExperimentConfig& c, const torch::Tensor* targets = nullptr) {
+        return Job{role, -1, role == Role::Teacher ? teacherSeed(c) : c.seed, targets};
+    }
+
+    // The soft targets of the training images `idx` at temperature T, as logits for the distillation loss.
+    static torch::Tensor softTargetLogits(const torch::Tensor& source, const torch::Tensor& idx, double t) {
+        if (source.dim() == 2)
+            return source.index_select(/*dim=*/0, idx);
+        return ensembleTargetLogits(source.index_select(/*dim=*/1, idx), t);
+    }
+
+    // Trains one model; returns false when stopped. Keeps its test logits after the last epoch in
+    // `testLogits`.
+    bool train(const Job& job, KdNet& net, int epochs, const ExperimentConfig& c, ModelResult& mr,
+               torch::Tensor& testLogits) {
+        const Role role = job.role;
+        const bool distill = job.targets != nullptr;
+        const std::uint64_t seed = job.seed;
         torch::manual_seed(streamSeed(seed, role == Role::Teacher ? kTeacherTrain : kStudentTrain));
         auto optimizer = makeOptimizer(net, c);
         const torch::Tensor pool = role == Role::Teacher ? torch::Tensor() : transferSet;
         const std::int64_t n = pool.defined() ? pool.size(0) : trainX.size(0);
-        torch::Tensor& testLogits = lastTestLogits[int(role)];
         testLogits = torch::Tensor();
         const std::int64_t batchSize = std::min<std::int64_t>(c.batchSize, n);
         const int batches = int((n + batchSize - 1) / batchSize);
@@ -353,7 +428,7 @@ struct Trainer::Impl {
                 torch::Tensor loss, soft, hard;
                 if (distill) {
                     LossTensors parts =
-                        distillationLossTensors(out, teacherLogits.index_select(/*dim=*/0, idx), y, t, a);
+                        distillationLossTensors(out, softTargetLogits(*job.targets, idx, t), y, t, a);
                     loss = parts.total;
                     soft = parts.soft;
                     hard = parts.hard;
@@ -370,6 +445,7 @@ struct Trainer::Impl {
 
                 BatchMetrics bm;
                 bm.role = role;
+                bm.stage = job.stage;
                 bm.epoch = epoch;
                 bm.batch = b + 1;
                 bm.batchesPerEpoch = batches;
@@ -392,6 +468,7 @@ struct Trainer::Impl {
             trainSeconds += epochSeconds;
             EpochMetrics em;
             em.role = role;
+            em.stage = job.stage;
             em.epoch = epoch;
             em.epochs = epochs;
             em.trainLoss = sumLoss / double(seen);
@@ -408,7 +485,7 @@ struct Trainer::Impl {
             mr.testAccuracy = em.testAccuracy;
             mr.testLoss = em.testLoss;
             mr.secondsPerEpoch = trainSeconds / epoch;
-            result->history.push_back(em);
+            (job.stage >= 0 ? result->stages[std::size_t(job.stage)].history : result->history).push_back(em);
             if (observer)
                 observer->epochFinished(em);
         }
@@ -432,6 +509,8 @@ struct Trainer::Impl {
         teacherTestLogits = lastTestLogits[int(Role::Teacher)];
         out.teacherLogitsSeconds = secondsSince(t0);
         teacher = net;
+        members.clear();
+        kept.memberResults.clear();
         teacherResult = mr;
         teacherKey = key;
         out.teacher = mr;
@@ -453,15 +532,157 @@ struct Trainer::Impl {
         return net;
     }
 
-    KdNet buildNet(const std::string& specText, std::uint64_t seed, Stream stream, ModelResult& mr) {
+    // `variant` > 0 gives another initialisation from the same seed (born-again generations).
+    KdNet buildNet(const std::string& specText, std::uint64_t seed, Stream stream, ModelResult& mr,
+                   std::uint64_t variant = 0) {
         const ModelSpec spec = parseModelSpec(specText);
-        torch::manual_seed(streamSeed(seed, stream));
+        torch::manual_seed(streamSeed(seed, stream, variant));
         KdNet net(spec, input, dataset->mean, dataset->stddev);
         net->to(device);
         mr.spec = spec.toString();
         mr.stats = modelStats(spec, input);
         mr.initialWeightsHash = parameterHash(*net);
         return net;
+    }
+
+    // --- The methods' extra models (ExperimentResult::stages) ---
+
+    static int addStage(ExperimentResult& out, const std::string& id, const std::string& name,
+                        const std::string& kind) {
+        out.stages.push_back(StageResult{id, name, kind, {}, {}});
+        return int(out.stages.size()) - 1;
+    }
+
+    // Builds and trains the model of stage `job.stage`; returns false when stopped. The net joins
+    // stageNets as soon as it exists, so stageNets[i] is always stages[i]'s model.
+    bool trainStage(const Job& job, const std::string& spec, Stream stream, std::uint64_t variant, int epochs,
+                    const ExperimentConfig& c, ExperimentResult& out, torch::Tensor& testLogits) {
+        ModelResult& mr = out.stages[std::size_t(job.stage)].model;
+        KdNet net = buildNet(spec, job.seed, stream, mr, variant);
+        stageNets.push_back(net);
+        if (observer)
+            observer->stageStarted(job.stage, out.stages[std::size_t(job.stage)]);
+        if (!train(job, net, epochs, c, mr, testLogits))
+            return false;
+        if (observer)
+            observer->stageFinished(job.stage, out.stages[std::size_t(job.stage)]);
+        return true;
+    }
+
+    // A trained model's logits on every training image, to teach the next model (born-again, assistant).
+    // Undefined when stopped.
+    torch::Tensor trainLogitsOf(KdNet& net, const std::string& what) {
+        phase(Phase::TeacherLogits, "computing " + what + " logits");
+        return predictAll(net, trainX, &stopRequested);
+    }
+
+    // Method ensemble: trains the members (member k with seed teacher_seed + k), then keeps their
+    // training-set logits [K, N, C] as the soft-target source and the mean of their probabilities as the
+    // teacher's test output. Returns false when stopped (the kept teacher is then unchanged).
+    bool trainEnsemble(const ExperimentConfig& c, const std::string& key, ExperimentResult& out) {
+        const std::vector<std::string> specs = ensembleMemberSpecs(c);
+        const std::size_t k = specs.size();
+        std::vector<torch::Tensor> testLogits(k);
+        for (std::size_t i = 0; i < k; ++i) {
+            const std::string n = std::to_string(i + 1);
+            const int stage = addStage(out, "member-" + n, "member " + n, "member");
+            phase(Phase::Teacher,
+                  "training ensemble member " + n + " of " + std::to_string(k) + ": " + specs[i]);
+            const Job job{Role::Teacher, stage, teacherSeed(c) + i, nullptr};
+            if (!trainStage(job, specs[i], kTeacherInit, 0, c.teacherEpochs, c, out, testLogits[i]))
+                return false;
+        }
+        phase(Phase::TeacherLogits, "computing the ensemble members' logits");
+        const auto t0 = Clock::now();
+        std::vector<torch::Tensor> trainLogits;
+        for (KdNet& net : stageNets) {
+            torch::Tensor logits = predictAll(net, trainX, &stopRequested);
+            if (!logits.defined())
+                return false;
+            trainLogits.push_back(logits);
+        }
+        ModelResult mr;
+        bool same = true;
+        for (const StageResult& st : out.stages) {
+            same = same && st.model.spec == out.stages[0].model.spec;
+            mr.spec += (mr.spec.empty() ? "" : " + ") + st.model.spec;
+            mr.stats.params += st.model.stats.params;
+            mr.stats.flopsPerSample += st.model.stats.flopsPerSample;
+            mr.stats.bytes += st.model.stats.bytes;
+            mr.secondsPerEpoch += st.model.secondsPerEpoch;
+        }
+        if (same)
+            mr.spec = std::to_string(k) + " x " + out.stages[0].model.spec;
+        const torch::Tensor test = ensembleTargetLogits(torch::stack(testLogits), /*temperature=*/1.0);
+        mr.testLoss = torch::nn::functional::cross_entropy(test, testY).item<double>();
+        mr.testAccuracy = test.argmax(/*dim=*/1).eq(testY).to(torch::kFloat64).mean().item<double>();
+        mr.epochsTrained = c.teacherEpochs;
+        mr.trained = true;
+        lastTestLogits[int(Role::Teacher)] = test;
+        teacherLogits = torch::stack(trainLogits);
+        teacherTestLogits = test;
+        out.teacherLogitsSeconds = secondsSince(t0);
+        teacher = nullptr;
+        members = stageNets;
+        kept.memberResults = out.stages;
+        teacherResult = mr;
+        teacherKey = key;
+        out.teacher = mr;
+        return true;
+    }
+
+    // Method born-again: `generations` students with the teacher's architecture; generation 1 learns from
+    // the teacher, generation g+1 from generation g. Generations 1..G-1 are stages, G is the student. Each
+    // generation starts from its own weights (generation 1's are the kd student's).
+    bool trainBornAgain(const ExperimentConfig& c, const std::string& spec, ExperimentResult& out) {
+        torch::Tensor targets = teacherLogits;
+        torch::Tensor unused;
+        for (int g = 1; g < c.generations; ++g) {
+            const std::string n = std::to_string(g);
+            const int stage = addStage(out, "generation-" + n, "generation " + n, "generation");
+            phase(Phase::Student,
+                  "born-again generation " + n + " of " + std::to_string(c.generations) + ": " + spec +
+                      ", learns from " +
+                      (g == 1 ? std::string("the teacher") : "generation " + std::to_string(g - 1)));
+            const Job job{Role::Student, stage, c.seed, &targets};
+            if (!trainStage(job, spec, kStudentInit, std::uint64_t(g - 1), c.epochs, c, out, unused))
+                return false;
+            targets = trainLogitsOf(stageNets.back(), "generation " + n + "'s");
+            if (!targets.defined())
+                return false;
+        }
+        phase(Phase::Student, "born-again generation " + std::to_string(c.generations) + " of " +
+                                  std::to_string(c.generations) + " (the student): " + spec +
+                                  ", learns from " +
+                                  (c.generations == 1 ? std::string("the teacher")
+                                                      : "generation " + std::to_string(c.generations - 1)));
+        student = buildNet(spec, c.seed, kStudentInit, out.student, std::uint64_t(c.generations - 1));
+        return train(mainJob(Role::Student, c, &targets), student, c.epochs, c, out.student,
+                     lastTestLogits[int(Role::Student)]);
+    }
+
+    // Method assistant: the assistant learns from the teacher; the student (same start as the kd student)
+    // learns from the assistant; "direct KD", the same student distilled from the teacher, is the comparison.
+    bool trainWithAssistant(const ExperimentConfig& c, ExperimentResult& out) {
+        torch::Tensor unused;
+        const int assistant = addStage(out, "assistant", "assistant", "assistant");
+        phase(Phase::Student, "distilling the teacher assistant " + c.assistant + " from the teacher");
+        if (!trainStage(Job{Role::Student, assistant, c.seed, &teacherLogits}, c.assistant, kAssistantInit, 0,
+                        c.epochs, c, out, unused))
+            return false;
+        const torch::Tensor assistantLogits = trainLogitsOf(stageNets.back(), "the assistant's");
+        if (!assistantLogits.defined())
+            return false;
+        const int direct = addStage(out, "direct", "direct KD", "direct");
+        phase(Phase::Student,
+              "distilling student " + c.student + " directly from the teacher (for comparison)");
+        if (!trainStage(Job{Role::Student, direct, c.seed, &teacherLogits}, c.student, kStudentInit, 0,
+                        c.epochs, c, out, unused))
+            return false;
+        phase(Phase::Student, "distilling student " + c.student + " from the assistant");
+        student = buildNet(c.student, c.seed, kStudentInit, out.student);
+        return train(mainJob(Role::Student, c, &assistantLogits), student, c.epochs, c, out.student,
+                     lastTestLogits[int(Role::Student)]);
     }
 };
 
@@ -502,7 +723,7 @@ void Trainer::setTrainBaseline(bool train) {
 }
 
 bool Trainer::hasTeacher() const {
-    return !d->teacher.is_empty();
+    return d->hasTeacher();
 }
 
 const Dataset* Trainer::dataset() const {
@@ -525,16 +746,28 @@ ExperimentResult Trainer::run(const ExperimentConfig& config, bool reuseTeacher)
         result.threads = torch::get_num_threads();
 
         // Teacher: reused, loaded, or trained. Only a complete teacher replaces the kept one.
-        const std::string teacherKey = d->datasetKey + "|" + config.teacher + "|" + config.teacherCheckpoint +
-                                       "|" + std::to_string(config.teacherEpochs) + "|" +
-                                       std::to_string(teacherSeed(config));
+        const bool ensemble = config.method == "ensemble";
+        std::string teacherKey = d->datasetKey + "|" + config.teacher + "|" + config.teacherCheckpoint + "|" +
+                                 std::to_string(config.teacherEpochs) + "|" +
+                                 std::to_string(teacherSeed(config));
+        if (ensemble)
+            for (const std::string& spec : ensembleMemberSpecs(config))
+                teacherKey += "|member " + spec;
+        result.method = config.method;
         d->selectTransferSet(config);
         for (torch::Tensor& logits : d->lastTestLogits)
             logits = torch::Tensor();
-        if (reuseTeacher && d->teacher && d->teacherKey == teacherKey) {
+        d->stageNets.clear();
+        if (reuseTeacher && d->hasTeacher() && d->teacherKey == teacherKey) {
             result.teacher = d->teacherResult;
             result.teacher.trained = false;
             d->lastTestLogits[int(Role::Teacher)] = d->teacherTestLogits;
+            result.stages = d->kept.memberResults; // an ensemble's members, as they were trained
+            for (StageResult& st : result.stages)
+                st.model.trained = false;
+            d->stageNets = d->members;
+        } else if (ensemble) {
+            result.stopped = !d->trainEnsemble(config, teacherKey, result);
         } else if (!config.teacherCheckpoint.empty()) {
             d->phase(Phase::Teacher, "loading teacher " + config.teacherCheckpoint);
             CheckpointInfo info;
@@ -549,7 +782,8 @@ ExperimentResult Trainer::run(const ExperimentConfig& config, bool reuseTeacher)
             d->phase(Phase::Teacher, "training teacher " + config.teacher);
             ModelResult mr;
             KdNet net = d->buildNet(config.teacher, teacherSeed(config), kTeacherInit, mr);
-            if (!d->train(Role::Teacher, net, config.teacherEpochs, config, /*distill=*/false, mr)) {
+            if (!d->train(Impl::mainJob(Role::Teacher, config), net, config.teacherEpochs, config, mr,
+                          d->lastTestLogits[int(Role::Teacher)])) {
                 result.teacher = mr;
                 result.stopped = true;
             } else {
@@ -557,17 +791,24 @@ ExperimentResult Trainer::run(const ExperimentConfig& config, bool reuseTeacher)
             }
         }
 
+        // Born-again students have the teacher's architecture (also a loaded teacher's).
+        const std::string studentSpec = config.method == "born-again" ? result.teacher.spec : config.student;
         if (!result.stopped && d->trainBaseline) {
-            d->phase(Phase::Baseline, "training baseline student " + config.student + " (labels only)");
-            d->baseline = d->buildNet(config.student, config.seed, kStudentInit, result.baseline);
-            result.stopped =
-                !d->train(Role::Baseline, d->baseline, config.epochs, config, false, result.baseline);
+            d->phase(Phase::Baseline, "training baseline student " + studentSpec + " (labels only)");
+            d->baseline = d->buildNet(studentSpec, config.seed, kStudentInit, result.baseline);
+            result.stopped = !d->train(Impl::mainJob(Role::Baseline, config), d->baseline, config.epochs,
+                                       config, result.baseline, d->lastTestLogits[int(Role::Baseline)]);
         }
-        if (!result.stopped) {
+        if (!result.stopped && config.method == "born-again") {
+            result.stopped = !d->trainBornAgain(config, studentSpec, result);
+        } else if (!result.stopped && config.method == "assistant") {
+            result.stopped = !d->trainWithAssistant(config, result);
+        } else if (!result.stopped) {
             d->phase(Phase::Student, "distilling student " + config.student);
             d->student = d->buildNet(config.student, config.seed, kStudentInit, result.student);
             result.stopped =
-                !d->train(Role::Student, d->student, config.epochs, config, true, result.student);
+                !d->train(Impl::mainJob(Role::Student, config, &d->teacherLogits), d->student, config.epochs,
+                          config, result.student, d->lastTestLogits[int(Role::Student)]);
         }
     } catch (const c10::Error& e) {
         d->result = nullptr;
@@ -624,45 +865,40 @@ TestOutputs Trainer::testOutputsFromCheckpoints(const ExperimentConfig& config,
 }
 
 void Trainer::measureInference(Role role, ModelResult& result, double budgetSeconds) const {
+    if (role == Role::Teacher && d->teacher.is_empty() && !d->members.empty()) {
+        // An ensemble predicts with every member: the times add up.
+        result.latencyMs = 0;
+        double secondsPerImage = 0;
+        for (const KdNet& member : d->members) {
+            ModelResult one;
+            measureNet(member, d->testX, one, budgetSeconds / double(d->members.size()));
+            result.latencyMs += one.latencyMs;
+            secondsPerImage += 1.0 / one.imagesPerSecond;
+        }
+        result.imagesPerSecond = 1.0 / secondsPerImage;
+        return;
+    }
     KdNet net = role == Role::Teacher ? d->teacher : role == Role::Baseline ? d->baseline : d->student;
-    if (net.is_empty() || !d->testX.defined() || d->testX.size(0) == 0)
+    if (net.is_empty())
         throw Error(std::string("no ") + roleName(role) + " model to measure (nothing trained yet)");
-    torch::NoGradGuard noGrad;
-    net->eval();
-    auto median = [](std::vector<double> v) {
-        std::sort(v.begin(), v.end());
-        return v[v.size() / 2];
-    };
-    // Whatever the budget, a few repetitions of each, after one warm-up pass (first-call allocations).
-    const torch::Tensor one = d->testX.slice(/*dim=*/0, 0, 1);
-    const torch::Tensor many = d->testX.slice(/*dim=*/0, 0, std::min<std::int64_t>(256, d->testX.size(0)));
-    auto timeOnce = [&](const torch::Tensor& x) {
-        // A pause between repetitions (not timed) leaves the cores to other threads for a moment: measured in
-        // the app, back-to-back passes on every core delayed the GUI thread by up to 60 ms.
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-        const auto t0 = Clock::now();
-        torch::Tensor out = net->forward(x);
-        out.sum().item<float>(); // waits for the result on any device
-        return secondsSince(t0);
-    };
-    timeOnce(one);
-    timeOnce(many);
-    std::vector<double> single, batch;
-    const auto start = Clock::now();
-    while (single.size() < 5 || (secondsSince(start) < budgetSeconds / 3 && single.size() < 1000))
-        single.push_back(timeOnce(one));
-    const auto batchStart = Clock::now();
-    while (batch.size() < 3 || (secondsSince(batchStart) < budgetSeconds * 2 / 3 && batch.size() < 100))
-        batch.push_back(timeOnce(many));
-    result.latencyMs = median(single) * 1000.0;
-    result.imagesPerSecond = double(many.size(0)) / median(batch);
+    measureNet(net, d->testX, result, budgetSeconds);
 }
 
 void Trainer::saveCheckpoint(Role role, const std::string& path) const {
+    if (role == Role::Teacher && d->teacher.is_empty() && !d->members.empty())
+        throw Error(path + ": the teacher is an ensemble of " + std::to_string(d->members.size()) +
+                    " models; save its members instead");
     KdNet net = role == Role::Teacher ? d->teacher : role == Role::Baseline ? d->baseline : d->student;
     if (net.is_empty())
         throw Error(path + ": no " + std::string(roleName(role)) + " model to save (nothing trained yet)");
     saveNet(*net, path);
+}
+
+void Trainer::saveStageCheckpoint(int stage, const std::string& path) const {
+    if (stage < 0 || std::size_t(stage) >= d->stageNets.size() || d->stageNets[std::size_t(stage)].is_empty())
+        throw Error(path + ": the last run has no model " + std::to_string(stage) +
+                    " besides its teacher and students");
+    saveNet(*d->stageNets[std::size_t(stage)], path);
 }
 
 std::int64_t countModuleParameters(const ModelSpec& spec, const InputShape& input) {

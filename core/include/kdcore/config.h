@@ -21,7 +21,19 @@ struct ExperimentConfig {
     std::string teacherCheckpoint; // non-empty: load the teacher instead of training it
     double temperature = 2.0;
     double alpha = 0.5;
-    int epochs = 5; // each student
+    // How the students learn (kdlab's "methods"):
+    //   kd          the distilled student learns from the teacher (Hinton et al. 2015);
+    //   ensemble    the teacher is an ensemble: soft targets are the mean of the members' probabilities at T;
+    //   born-again  the student has the teacher's architecture; generation g+1 learns from generation g;
+    //   assistant   teacher -> assistant (intermediate size) -> student, compared with direct KD.
+    std::string method = "kd";
+    // ensemble: `ensembleTeachers` (specs separated by ';') lists the members; when empty, `ensembleSize`
+    // copies of `teacher`. Member k (from 0) trains with seed teacher_seed + k.
+    int ensembleSize = 3;
+    std::string ensembleTeachers;
+    int generations = 3;               // born-again: the number of student generations
+    std::string assistant = "mlp:512"; // assistant: the assistant's architecture
+    int epochs = 5;                    // each student
     int teacherEpochs = 4;
     int batchSize = 128;
     double lr = 1e-3;
@@ -61,6 +73,12 @@ struct Preset {
 Preset presetFromJson(const std::string& jsonText, const std::string& source,
                       const ExperimentConfig& base = {});
 Preset presetFromFile(const std::string& path, const ExperimentConfig& base = {});
+
+// The methods' names, in the order the app lists them: kd, ensemble, born-again, assistant.
+const std::vector<std::string>& methodNames();
+
+// The ensemble's member specs (see ExperimentConfig::ensembleTeachers), after trimming spaces.
+std::vector<std::string> ensembleMemberSpecs(const ExperimentConfig& config);
 
 // Checks ranges and specs (T > 0, alpha in [0,1], batch size > 0, epochs >= 0, parsable specs, ...).
 void validateConfig(const ExperimentConfig& config);

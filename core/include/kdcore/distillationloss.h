@@ -19,4 +19,10 @@ LossParts distillationLoss(const std::vector<float>& studentLogits, const std::v
                            const std::vector<std::int64_t>& labels, int classes, double temperature,
                            double alpha, std::vector<float>* gradStudent = nullptr);
 
+// An ensemble teacher's soft targets, as the trainer computes them (method ensemble): member logits
+// [members x batch x classes] row-major in, logits [batch x classes] out whose softmax at `temperature` is
+// the mean of the members' softmaxes at that temperature. Throws kd::Error on mismatched sizes or T <= 0.
+std::vector<float> ensembleTargetLogits(const std::vector<float>& memberLogits, int members, int classes,
+                                        double temperature);
+
 } // namespace kd

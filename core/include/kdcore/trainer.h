@@ -20,8 +20,9 @@ const char* phaseName(Phase phase);
 
 struct BatchMetrics {
     Role role = Role::Teacher;
-    int epoch = 0; // 1-based
-    int batch = 0; // 1-based within the epoch
+    int stage = -1; // >= 0: a method's extra model, ExperimentResult::stages[stage] (role: how it trains)
+    int epoch = 0;  // 1-based
+    int batch = 0;  // 1-based within the epoch
     int batchesPerEpoch = 0;
     double loss = 0, soft = 0, hard = 0; // soft/hard: distilled student only (else hard == loss)
     double temperature = 0, alpha = 0;   // in effect for this batch
@@ -31,6 +32,7 @@ struct BatchMetrics {
 
 struct EpochMetrics {
     Role role = Role::Teacher;
+    int stage = -1; // as in BatchMetrics
     int epoch = 0;
     int epochs = 0;
     double trainLoss = 0, trainSoft = 0, trainHard = 0; // means over the epoch's batches
@@ -56,9 +58,23 @@ struct ModelResult {
     double imagesPerSecond = 0;
 };
 
-struct ExperimentResult {
-    ModelResult teacher, baseline, student;
+// A model a method trains besides teacher, baseline and student: an ensemble member, an earlier born-again
+// generation, the teacher assistant, or the directly distilled student the assistant is compared with.
+struct StageResult {
+    std::string id;   // file-name safe: "member-1", "generation-1", "assistant", "direct"
+    std::string name; // for people: "member 1", "generation 1", "assistant", "direct KD"
+    std::string kind; // "member" | "generation" | "assistant" | "direct"
+    ModelResult model;
     std::vector<EpochMetrics> history;
+};
+
+struct ExperimentResult {
+    // teacher: for method ensemble, the ensemble (mean of the members' probabilities); student: the method's
+    // student (born-again: the last generation; assistant: the one taught by the assistant).
+    ModelResult teacher, baseline, student;
+    std::vector<EpochMetrics> history; // teacher, baseline and student epochs (stages keep their own)
+    std::string method = "kd";
+    std::vector<StageResult> stages; // in training order
     bool stopped = false;
     double teacherLogitsSeconds = 0; // time to compute the cached teacher logits
     double totalSeconds = 0;
@@ -73,6 +89,10 @@ public:
     virtual void phaseStarted(Phase /*phase*/, const std::string& /*description*/) {}
     virtual void batchFinished(const BatchMetrics& /*metrics*/) {}
     virtual void epochFinished(const EpochMetrics& /*metrics*/) {}
+    // A method's extra model starts (id, name, kind and spec are set), then its batches and epochs arrive
+    // with metrics.stage == stage, then it finishes with its results (not called when stopped meanwhile).
+    virtual void stageStarted(int /*stage*/, const StageResult& /*stage*/) {}
+    virtual void stageFinished(int /*stage*/, const StageResult& /*result*/) {}
     // The labels of each training batch, after its step (for tests that check what a model was fed); only
     // called when wantsBatchLabels() is true, as it copies them to the CPU.
     virtual bool wantsBatchLabels() const { return false; }
@@ -125,7 +145,10 @@ public:
     void measureInference(Role role, ModelResult& result, double budgetSeconds = 0.5) const;
 
     // Writes the model of the last run (teacher, baseline or student) with its spec and normalisation.
+    // Throws for an ensemble teacher (several models: save its members with saveStageCheckpoint).
     void saveCheckpoint(Role role, const std::string& path) const;
+    // The same for the last run's ExperimentResult::stages[stage].
+    void saveStageCheckpoint(int stage, const std::string& path) const;
 
 private:
     struct Impl;
