@@ -1,5 +1,6 @@
 // The teaching views' numbers (kdcore/analysis.h): softened probabilities, entropy, the dark-knowledge matrix
-// and confusion matrices, checked against LibTorch (what the engine computes) and against hand counts.
+// and confusion matrices, checked against LibTorch (what the engine computes) and against hand counts; and an
+// ensemble teacher's soft targets against LibTorch's mean of the members' softmaxes.
 #include <torch/torch.h> // before any Qt header (Qt's keywords break LibTorch's headers)
 
 #include "kdcore/analysis.h"
@@ -33,6 +34,8 @@ private slots:
     void softmaxIsTheDistillationLossTarget_data();
     void softmaxIsTheDistillationLossTarget();
     void softmaxWithBias();
+    void ensembleTargetsEqualLibTorchMean_data();
+    void ensembleTargetsEqualLibTorchMean();
     void entropy_data();
     void entropy();
     void darkKnowledgeRowsSumToOne_data();
@@ -115,6 +118,42 @@ void TestAnalysis::softmaxWithBias() {
     QCOMPARE(kd::predictedClass(logits.data(), 3), 2);
     QCOMPARE(kd::predictedClass(logits.data(), 3, 1, 2.5), 1);
     QCOMPARE(kd::predictedClass(logits.data(), 3, 1, 0.5), 2);
+}
+
+void TestAnalysis::ensembleTargetsEqualLibTorchMean_data() {
+    QTest::addColumn<double>("temperature");
+    QTest::addColumn<int>("members");
+    QTest::addColumn<float>("scale");
+    QTest::newRow("T=1, 3 members") << 1.0 << 3 << 3.f;
+    QTest::newRow("T=4, 5 members") << 4.0 << 5 << 3.f;
+    QTest::newRow("T=0.5, 2 members, large logits") << 0.5 << 2 << 50.f;
+    QTest::newRow("T=20, 16 members") << 20.0 << 16 << 10.f;
+}
+
+// What the lens shows for an ensemble teacher at T (softmax of its logits) is the mean of its members'
+// probabilities at T, as LibTorch computes them.
+void TestAnalysis::ensembleTargetsEqualLibTorchMean() {
+    QFETCH(double, temperature);
+    QFETCH(int, members);
+    QFETCH(float, scale);
+    const int rows = 20, classes = 10;
+    std::vector<float> logits = randomLogits(members * rows, classes, scale, 13);
+    const torch::Tensor l =
+        torch::from_blob(logits.data(), {members, rows, classes}, torch::kFloat32).to(torch::kFloat64);
+    const torch::Tensor mean = torch::softmax(l / temperature, /*dim=*/2).mean(/*dim=*/0).contiguous();
+    const double* e = mean.data_ptr<double>();
+    const std::vector<float> z = kd::ensembleTargetLogits(logits, members, classes, temperature);
+    QCOMPARE(z.size(), std::size_t(rows * classes));
+    for (int r = 0; r < rows; ++r) {
+        const std::vector<double> p = kd::softmaxAtTemperature(&z[r * classes], classes, temperature);
+        for (int c = 0; c < classes; ++c)
+            QVERIFY2(std::abs(p[c] - e[r * classes + c]) < 1e-5,
+                     qPrintable(QString("row %1 class %2: %3, LibTorch %4")
+                                    .arg(r)
+                                    .arg(c)
+                                    .arg(p[c])
+                                    .arg(e[r * classes + c])));
+    }
 }
 
 void TestAnalysis::entropy_data() {

@@ -1,5 +1,5 @@
 // kdlab-cli as a user runs it (QProcess on the built binary): a real Fashion-MNIST run and its output files,
-// config files with flag overrides, interruption, and bad input.
+// config files with flag overrides, the methods (--method) and their files, interruption, and bad input.
 #include "kdcore/trainer.h" // kd::readCheckpointInfo
 
 #include "testdata.h"
@@ -95,6 +95,8 @@ private slots:
     void endToEnd_checkpoints();
     void configFileWithFlagOverride_data();
     void configFileWithFlagOverride();
+    void methodRun_data();
+    void methodRun();
     void interruptWritesPartialResults();
     void badInput_data();
     void badInput();
@@ -144,8 +146,12 @@ void TestCli::help() {
     QVERIFY(out.contains("usage: kdlab-cli run"));
     for (const char* preset : {"hinton-teacher", "hinton-student", "cnn-teacher", "small", "tiny"})
         QVERIFY2(out.contains(preset), preset);
-    for (const char* flag : {"--config", "--temperature", "--alpha", "--teacher-checkpoint", "--out"})
+    for (const char* flag :
+         {"--config", "--temperature", "--alpha", "--teacher-checkpoint", "--out", "--method",
+          "--ensemble-size", "--ensemble-teachers", "--generations", "--assistant"})
         QVERIFY2(out.contains(flag), flag);
+    for (const char* method : {"ensemble", "born-again", "assistant"})
+        QVERIFY2(out.contains(method), method);
 }
 
 void TestCli::endToEnd_exitsCleanly() {
@@ -300,6 +306,97 @@ void TestCli::configFileWithFlagOverride() {
     QCOMPARE(rows.back()[temperatureColumn].toDouble(), 6.0);
 }
 
+void TestCli::methodRun_data() {
+    QTest::addColumn<QStringList>("flags");
+    QTest::addColumn<QString>("method");
+    QTest::addColumn<QStringList>("files");    // "name.pt=spec": written, with that model
+    QTest::addColumn<QStringList>("absent");   // not written
+    QTest::addColumn<QStringList>("stages");   // summary.json's stage ids, in order
+    QTest::addColumn<QStringList>("mentions"); // in the printed comparison (stdout)
+    QTest::newRow("ensemble of 2")
+        << QStringList{"--method", "ensemble", "--ensemble-size", "2"} << "ensemble"
+        << QStringList{"member-1.pt=mlp:32", "member-2.pt=mlp:32", "baseline.pt=mlp:16", "student.pt=mlp:16"}
+        << QStringList{"teacher.pt", "member-3.pt"} << QStringList{"member-1", "member-2"}
+        << QStringList{"member 1", "member 2", "ensemble", "2 x mlp:32", "The ensemble scores"};
+    QTest::newRow("ensemble of listed members")
+        << QStringList{"--method=ensemble", "--ensemble-teachers", "mlp:24;mlp:16"} << "ensemble"
+        << QStringList{"member-1.pt=mlp:24", "member-2.pt=mlp:16", "student.pt=mlp:16"}
+        << QStringList{"teacher.pt", "member-3.pt"} << QStringList{"member-1", "member-2"}
+        << QStringList{"member 2", "mlp:24 + mlp:16", "The ensemble scores"};
+    QTest::newRow("born-again, 2 generations")
+        << QStringList{"--method", "born-again", "--generations", "2"} << "born-again"
+        << QStringList{"teacher.pt=mlp:32", "generation-1.pt=mlp:32", "baseline.pt=mlp:32",
+                       "student.pt=mlp:32"}
+        << QStringList{"generation-2.pt"} << QStringList{"generation-1"}
+        << QStringList{"generation 1", "generation 2", "generations 1..2"};
+    QTest::newRow("assistant") << QStringList{"--method", "assistant", "--assistant", "mlp:24"} << "assistant"
+                               << QStringList{"teacher.pt=mlp:32", "assistant.pt=mlp:24", "direct.pt=mlp:16",
+                                              "student.pt=mlp:16"}
+                               << QStringList{} << QStringList{"assistant", "direct"}
+                               << QStringList{"assistant", "direct KD", "via assistant",
+                                              "Taught by the assistant"};
+}
+
+// `kdlab-cli run --method ...` on the small generated data: every model it trains is saved under its stage's
+// name, summary.json and metrics.csv list the stages, and the printed comparison reads the method's way.
+void TestCli::methodRun() {
+    QFETCH(QStringList, flags);
+    QFETCH(QString, method);
+    QFETCH(QStringList, files);
+    QFETCH(QStringList, absent);
+    QFETCH(QStringList, stages);
+    QFETCH(QStringList, mentions);
+    QTemporaryDir tmp;
+    QVERIFY(tmp.isValid());
+    const QString out = tmp.filePath("out");
+    // One thread: models this small train in a moment on one, far slower on busy shared cores.
+    const CliResult r =
+        runCli(QStringList{"run"} + quickArgs() + flags + QStringList{"--threads", "1", "--out", out},
+               tmp.path(), 120000);
+    QVERIFY2(r.finished && r.exitStatus == QProcess::NormalExit && r.exitCode == 0, qPrintable(describe(r)));
+
+    for (const QString& file : files) {
+        const QString name = file.section('=', 0, 0);
+        const QString spec = file.section('=', 1);
+        QVERIFY2(QFile::exists(out + "/" + name), qPrintable(name + " not written:\n" + describe(r)));
+        QCOMPARE(QString::fromStdString(kd::readCheckpointInfo((out + "/" + name).toStdString()).spec), spec);
+    }
+    for (const QString& name : absent)
+        QVERIFY2(!QFile::exists(out + "/" + name), qPrintable(name + " written"));
+
+    QString error;
+    const QJsonObject summary = readJsonObject(out + "/summary.json", &error);
+    QVERIFY2(error.isEmpty(), qPrintable(error));
+    QCOMPARE(summary.value("method").toString(), method);
+    QCOMPARE(summary.value("config").toObject().value("method").toString(), method);
+    const QJsonArray summaryStages = summary.value("stages").toArray();
+    QStringList ids;
+    for (const QJsonValue& st : summaryStages) {
+        ids << st.toObject().value("id").toString();
+        QCOMPARE(st.toObject().value("trained").toBool(false), true);
+        const double accuracy = st.toObject().value("test_accuracy").toDouble(-1);
+        QVERIFY2(accuracy > 0 && accuracy <= 1, qPrintable(ids.back()));
+    }
+    QCOMPARE(ids, stages);
+    QCOMPARE(summary.value("stopped").toBool(true), false);
+
+    // metrics.csv: the stages' epochs first (model column = stage id), then the run's own models.
+    const QList<QStringList> rows = readCsv(out + "/metrics.csv");
+    QStringList models;
+    for (qsizetype i = 1; i < rows.size(); ++i)
+        models << rows[i].value(0);
+    QStringList expectedModels = stages;
+    if (method != "ensemble")
+        expectedModels << "teacher"; // an ensemble's epochs are its members'
+    expectedModels << "baseline"
+                   << "student";
+    QCOMPARE(models, expectedModels);
+
+    const QString printed = QString::fromUtf8(r.out);
+    for (const QString& m : mentions)
+        QVERIFY2(printed.contains(m), qPrintable("stdout does not mention '" + m + "':\n" + printed));
+}
+
 void TestCli::interruptWritesPartialResults() {
     QTemporaryDir tmp;
     QVERIFY(tmp.isValid());
@@ -355,6 +452,22 @@ void TestCli::badInput_data() {
     QTest::newRow("--teacher bogus") << run({"--teacher", "bogus"}) << "bogus";
     QTest::newRow("--omit-class 10 (10 classes)") << run({"--omit-class", "10"}) << "omit_class";
     QTest::newRow("--transfer-limit -5") << run({"--transfer-limit", "-5"}) << "transfer_limit";
+    QTest::newRow("--method nope") << run({"--method", "nope"}) << "method";
+    QTest::newRow("--ensemble-size 0")
+        << run({"--method", "ensemble", "--ensemble-size", "0"}) << "ensemble_size";
+    QTest::newRow("--ensemble-size two")
+        << run({"--method", "ensemble", "--ensemble-size", "two"}) << "--ensemble-size";
+    QTest::newRow("--ensemble-teachers with an empty member")
+        << run({"--method", "ensemble", "--ensemble-teachers", "mlp:8;;mlp:8"}) << "ensemble_teachers";
+    QTest::newRow("--ensemble-teachers bogus")
+        << run({"--method", "ensemble", "--ensemble-teachers", "mlp:8;bogus"}) << "bogus";
+    QTest::newRow("--generations 11")
+        << run({"--method", "born-again", "--generations", "11"}) << "generations";
+    QTest::newRow("--assistant mlp:0")
+        << run({"--method", "assistant", "--assistant", "mlp:0"}) << "assistant";
+    QTest::newRow("--method ensemble with --teacher-checkpoint")
+        << run({"--method", "ensemble", "--teacher-checkpoint", "%TMP%/malformed.json"})
+        << "teacher_checkpoint";
     const auto sweep = [this](const QStringList& extra) {
         return QStringList{"sweep"} + quickArgs() + extra + QStringList{"--out", "%OUT%"};
     };

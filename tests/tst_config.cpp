@@ -1,4 +1,5 @@
-// kd::ExperimentConfig: JSON files, CLI flag text, validation, and kd::gapRecovered.
+// kd::ExperimentConfig: JSON files, CLI flag text, validation (the methods' keys included); and the report's
+// readings of a result: kd::gapRecovered, the methods' comparison rows and verdicts.
 #include "kdcore/config.h"
 #include "kdcore/error.h"
 #include "kdcore/report.h"
@@ -6,6 +7,7 @@
 #include "testutil.h"
 
 #include <QDir>
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QSet>
@@ -31,6 +33,11 @@ void compareConfigs(const kd::ExperimentConfig& a, const kd::ExperimentConfig& b
     QCOMPARE(a.teacherCheckpoint, b.teacherCheckpoint);
     QCOMPARE(a.temperature, b.temperature);
     QCOMPARE(a.alpha, b.alpha);
+    QCOMPARE(a.method, b.method);
+    QCOMPARE(a.ensembleSize, b.ensembleSize);
+    QCOMPARE(a.ensembleTeachers, b.ensembleTeachers);
+    QCOMPARE(a.generations, b.generations);
+    QCOMPARE(a.assistant, b.assistant);
     QCOMPARE(a.epochs, b.epochs);
     QCOMPARE(a.teacherEpochs, b.teacherEpochs);
     QCOMPARE(a.batchSize, b.batchSize);
@@ -57,6 +64,11 @@ const char* const kEveryKey = R"({
     "teacher_checkpoint": "/tmp/teacher.pt",
     "temperature": 7.5,
     "alpha": 0.125,
+    "method": "born-again",
+    "ensemble_size": 5,
+    "ensemble_teachers": "mlp:64; lenet5",
+    "generations": 4,
+    "assistant": "mlp:256",
     "epochs": 11,
     "teacher_epochs": 13,
     "batch_size": 64,
@@ -83,6 +95,11 @@ kd::ExperimentConfig everyKeyConfig() {
     c.teacherCheckpoint = "/tmp/teacher.pt";
     c.temperature = 7.5;
     c.alpha = 0.125;
+    c.method = "born-again";
+    c.ensembleSize = 5;
+    c.ensembleTeachers = "mlp:64; lenet5";
+    c.generations = 4;
+    c.assistant = "mlp:256";
     c.epochs = 11;
     c.teacherEpochs = 13;
     c.batchSize = 64;
@@ -96,6 +113,47 @@ kd::ExperimentConfig everyKeyConfig() {
     c.threads = 3;
     c.out = "results/run-1";
     return c;
+}
+
+kd::ModelResult reachedModel(const std::string& spec, double accuracy) {
+    kd::ModelResult m;
+    m.spec = spec;
+    m.testAccuracy = accuracy;
+    m.testLoss = 1 - accuracy;
+    m.epochsTrained = 1;
+    m.trained = true;
+    return m;
+}
+
+kd::StageResult stage(const std::string& id, const std::string& name, const std::string& kind,
+                      const kd::ModelResult& model) {
+    return kd::StageResult{id, name, kind, model, {}};
+}
+
+// A finished run of `method` as the trainer reports it: teacher 0.90, baseline 0.80, student 0.85; ensemble:
+// members 0.86, 0.88, 0.87; born-again: generations 1 and 2 at 0.83 and 0.84; assistant: assistant 0.87,
+// direct KD 0.84.
+kd::ExperimentResult methodResult(const std::string& method) {
+    kd::ExperimentResult r;
+    r.method = method;
+    r.teacher = reachedModel(method == "ensemble" ? "3 x mlp:64" : "mlp:64", 0.90);
+    r.baseline = reachedModel("mlp:16", 0.80);
+    r.student = reachedModel("mlp:16", 0.85);
+    if (method == "ensemble")
+        for (int k = 1; k <= 3; ++k)
+            r.stages.push_back(stage("member-" + std::to_string(k), "member " + std::to_string(k), "member",
+                                     reachedModel("mlp:64", k == 2 ? 0.88 : 0.85 + 0.01 * k)));
+    if (method == "born-again") {
+        r.baseline.spec = r.student.spec = "mlp:64";
+        for (int g = 1; g <= 2; ++g)
+            r.stages.push_back(stage("generation-" + std::to_string(g), "generation " + std::to_string(g),
+                                     "generation", reachedModel("mlp:64", 0.82 + 0.01 * g)));
+    }
+    if (method == "assistant") {
+        r.stages.push_back(stage("assistant", "assistant", "assistant", reachedModel("mlp:32", 0.87)));
+        r.stages.push_back(stage("direct", "direct KD", "direct", reachedModel("mlp:16", 0.84)));
+    }
+    return r;
 }
 
 } // namespace
@@ -121,10 +179,20 @@ private slots:
     void validateConfig_rejects_data();
     void validateConfig_rejects();
     void validateConfig_teacherSpecIgnoredWithCheckpoint();
+    void validateConfig_acceptsMethods_data();
+    void validateConfig_acceptsMethods();
+    void methodNamesInOrder();
+    void ensembleMemberSpecs_data();
+    void ensembleMemberSpecs();
+    void validateConfig_namesTheBadMember();
     void configToJson_roundTrip_data();
     void configToJson_roundTrip();
     void gapRecovered_data();
     void gapRecovered();
+    void methodComparison_data();
+    void methodComparison();
+    void methodVerdict();
+    void summaryAndMetricsListStages();
     void presetsAreValid_data();
     void presetsAreValid();
     void presetSeries();
@@ -287,6 +355,22 @@ void TestConfig::setConfigValue_valid_data() {
                              << Mutator([](kd::ExperimentConfig& c) { c.dataset = "mnist-digits"; });
     QTest::newRow("out") << "out"
                          << "runs/x" << Mutator([](kd::ExperimentConfig& c) { c.out = "runs/x"; });
+    // The methods' keys, as kdlab-cli's --method, --ensemble-size, ... pass them.
+    QTest::newRow("method ensemble") << "method"
+                                     << "ensemble"
+                                     << Mutator([](kd::ExperimentConfig& c) { c.method = "ensemble"; });
+    QTest::newRow("ensemble_size 5") << "ensemble_size"
+                                     << "5" << Mutator([](kd::ExperimentConfig& c) { c.ensembleSize = 5; });
+    QTest::newRow("ensemble_teachers")
+        << "ensemble_teachers"
+        << "mlp:64;lenet5;cnn:8"
+        << Mutator([](kd::ExperimentConfig& c) { c.ensembleTeachers = "mlp:64;lenet5;cnn:8"; });
+    QTest::newRow("generations 2") << "generations"
+                                   << "2" << Mutator([](kd::ExperimentConfig& c) { c.generations = 2; });
+    QTest::newRow("assistant spec") << "assistant"
+                                    << "mlp:256+dropout=0.1" << Mutator([](kd::ExperimentConfig& c) {
+                                           c.assistant = "mlp:256+dropout=0.1";
+                                       });
 }
 
 void TestConfig::setConfigValue_valid() {
@@ -329,6 +413,10 @@ void TestConfig::setConfigValue_invalid_data() {
                               << "";
     QTest::newRow("unknown key") << "epoch"
                                  << "3";
+    QTest::newRow("ensemble_size two") << "ensemble_size"
+                                       << "two";
+    QTest::newRow("generations 1.5") << "generations"
+                                     << "1.5";
 }
 
 void TestConfig::setConfigValue_invalid() {
@@ -406,6 +494,92 @@ void TestConfig::validateConfig_rejects_data() {
         "bad teacher spec", [](kd::ExperimentConfig& c) { c.teacher = "bogus"; }, "teacher");
     row(
         "bad student spec", [](kd::ExperimentConfig& c) { c.student = "mlp:0"; }, "student");
+    // The methods' keys.
+    row(
+        "unknown method", [](kd::ExperimentConfig& c) { c.method = "distill"; }, "method");
+    row(
+        "method in capitals", [](kd::ExperimentConfig& c) { c.method = "KD"; }, "method");
+    row(
+        "method empty", [](kd::ExperimentConfig& c) { c.method.clear(); }, "method");
+    row(
+        "ensemble_size 0",
+        [](kd::ExperimentConfig& c) {
+            c.method = "ensemble";
+            c.ensembleSize = 0;
+        },
+        "ensemble_size");
+    row(
+        "ensemble_size 17",
+        [](kd::ExperimentConfig& c) {
+            c.method = "ensemble";
+            c.ensembleSize = 17;
+        },
+        "ensemble_size");
+    row(
+        "generations 0",
+        [](kd::ExperimentConfig& c) {
+            c.method = "born-again";
+            c.generations = 0;
+        },
+        "generations");
+    row(
+        "generations 11",
+        [](kd::ExperimentConfig& c) {
+            c.method = "born-again";
+            c.generations = 11;
+        },
+        "generations");
+    row(
+        "empty ensemble member",
+        [](kd::ExperimentConfig& c) {
+            c.method = "ensemble";
+            c.ensembleTeachers = "mlp:16;;mlp:32";
+        },
+        "ensemble_teachers");
+    row(
+        "trailing ';' in ensemble_teachers",
+        [](kd::ExperimentConfig& c) {
+            c.method = "ensemble";
+            c.ensembleTeachers = "mlp:16;mlp:32;";
+        },
+        "ensemble_teachers");
+    row(
+        "ensemble member of spaces",
+        [](kd::ExperimentConfig& c) {
+            c.method = "ensemble";
+            c.ensembleTeachers = "mlp:16;  ;mlp:32";
+        },
+        "ensemble_teachers");
+    row(
+        "unparsable ensemble member",
+        [](kd::ExperimentConfig& c) {
+            c.method = "ensemble";
+            c.ensembleTeachers = "mlp:16;bogus";
+        },
+        "ensemble_teachers");
+    row(
+        "17 ensemble members",
+        [](kd::ExperimentConfig& c) {
+            c.method = "ensemble";
+            c.ensembleTeachers = "mlp:8";
+            for (int k = 1; k < 17; ++k)
+                c.ensembleTeachers += ";mlp:8";
+        },
+        "ensemble_teachers");
+    row(
+        "unparsable assistant",
+        [](kd::ExperimentConfig& c) {
+            c.method = "assistant";
+            c.assistant = "mlp:0";
+        },
+        "assistant");
+    row(
+        "teacher checkpoint with method ensemble",
+        [](kd::ExperimentConfig& c) {
+            c.method = "ensemble";
+            c.teacherCheckpoint = "/tmp/teacher.pt";
+        },
+        "teacher_checkpoint");
 }
 
 void TestConfig::validateConfig_rejects() {
@@ -428,6 +602,135 @@ void TestConfig::validateConfig_teacherSpecIgnoredWithCheckpoint() {
     kd::validateConfig(c);
 }
 
+void TestConfig::validateConfig_acceptsMethods_data() {
+    QTest::addColumn<Mutator>("change");
+    auto row = [](const char* name, Mutator m) { QTest::newRow(name) << m; };
+    for (const std::string& method : kd::methodNames())
+        row(method.c_str(), [method](kd::ExperimentConfig& c) { c.method = method; });
+    row("ensemble of 1", [](kd::ExperimentConfig& c) {
+        c.method = "ensemble";
+        c.ensembleSize = 1;
+    });
+    row("ensemble of 16", [](kd::ExperimentConfig& c) {
+        c.method = "ensemble";
+        c.ensembleSize = 16;
+    });
+    row("ensemble_teachers with spaces and a preset", [](kd::ExperimentConfig& c) {
+        c.method = "ensemble";
+        c.ensembleTeachers = " mlp:64 ;lenet5;\tcnn:8,16 ";
+    });
+    // ensemble_teachers lists the members: ensemble_size is not used then, but must still be in range.
+    row("ensemble_teachers of 3, ensemble_size 16", [](kd::ExperimentConfig& c) {
+        c.method = "ensemble";
+        c.ensembleTeachers = "mlp:16;mlp:16;mlp:16";
+        c.ensembleSize = 16;
+    });
+    row("ensemble_teachers of spaces: ensemble_size copies", [](kd::ExperimentConfig& c) {
+        c.method = "ensemble";
+        c.ensembleTeachers = "   ";
+    });
+    // Only the ensemble reads ensemble_teachers; only the ensemble cannot load its teacher.
+    row("bad ensemble_teachers, method kd", [](kd::ExperimentConfig& c) { c.ensembleTeachers = "a;;b"; });
+    row("teacher checkpoint, method born-again", [](kd::ExperimentConfig& c) {
+        c.method = "born-again";
+        c.teacherCheckpoint = "/tmp/teacher.pt";
+    });
+    row("teacher checkpoint, method assistant", [](kd::ExperimentConfig& c) {
+        c.method = "assistant";
+        c.teacherCheckpoint = "/tmp/teacher.pt";
+    });
+    row("generations 1", [](kd::ExperimentConfig& c) {
+        c.method = "born-again";
+        c.generations = 1;
+    });
+    row("generations 10", [](kd::ExperimentConfig& c) {
+        c.method = "born-again";
+        c.generations = 10;
+    });
+    row("assistant a preset", [](kd::ExperimentConfig& c) {
+        c.method = "assistant";
+        c.assistant = "small";
+    });
+}
+
+void TestConfig::validateConfig_acceptsMethods() {
+    QFETCH(Mutator, change);
+    kd::ExperimentConfig c;
+    change(c);
+    const QString msg = testutil::errorMessage([&] { kd::validateConfig(c); });
+    QVERIFY2(msg == "<no error>", qPrintable(msg));
+}
+
+// The app lists the methods in this order; kd, the default, first.
+void TestConfig::methodNamesInOrder() {
+    const std::vector<std::string> expected = {"kd", "ensemble", "born-again", "assistant"};
+    QVERIFY(kd::methodNames() == expected);
+    const kd::ExperimentConfig defaults;
+    QCOMPARE(defaults.method, std::string("kd"));
+    QCOMPARE(defaults.ensembleSize, 3);
+    QCOMPARE(defaults.ensembleTeachers, std::string());
+    QCOMPARE(defaults.generations, 3);
+    // The defaults are valid for every method.
+    for (const std::string& method : kd::methodNames()) {
+        kd::ExperimentConfig c;
+        c.method = method;
+        const QString msg = testutil::errorMessage([&] { kd::validateConfig(c); });
+        QVERIFY2(msg == "<no error>", qPrintable(QString::fromStdString(method) + ": " + msg));
+    }
+}
+
+void TestConfig::ensembleMemberSpecs_data() {
+    QTest::addColumn<QString>("teacher");
+    QTest::addColumn<int>("size");
+    QTest::addColumn<QString>("members"); // ensemble_teachers
+    QTest::addColumn<QStringList>("expected");
+    QTest::newRow("3 copies of the teacher")
+        << "mlp:64" << 3 << "" << QStringList{"mlp:64", "mlp:64", "mlp:64"};
+    QTest::newRow("1 copy") << "lenet5" << 1 << "" << QStringList{"lenet5"};
+    QTest::newRow("spaces only: copies") << "mlp:8" << 2 << " \t " << QStringList{"mlp:8", "mlp:8"};
+    QTest::newRow("the list wins over the size")
+        << "mlp:64" << 5 << "mlp:16;lenet5" << QStringList{"mlp:16", "lenet5"};
+    QTest::newRow("one listed member") << "mlp:64" << 3 << "cnn:8" << QStringList{"cnn:8"};
+    QTest::newRow("spaces trimmed") << "mlp:64" << 3 << "  mlp:16 ;\tlenet5\t; cnn:8,16"
+                                    << QStringList{"mlp:16", "lenet5", "cnn:8,16"};
+    // Empty members stay in the list (validateConfig names them).
+    QTest::newRow("empty middle member") << "mlp:64" << 3 << "a;;b" << QStringList{"a", "", "b"};
+    QTest::newRow("trailing ';'") << "mlp:64" << 3 << "a;b;" << QStringList{"a", "b", ""};
+    QTest::newRow("leading ';'") << "mlp:64" << 3 << ";a" << QStringList{"", "a"};
+}
+
+void TestConfig::ensembleMemberSpecs() {
+    QFETCH(QString, teacher);
+    QFETCH(int, size);
+    QFETCH(QString, members);
+    QFETCH(QStringList, expected);
+    kd::ExperimentConfig c;
+    c.teacher = teacher.toStdString();
+    c.ensembleSize = size;
+    c.ensembleTeachers = members.toStdString();
+    QStringList actual;
+    for (const std::string& spec : kd::ensembleMemberSpecs(c))
+        actual << QString::fromStdString(spec);
+    QCOMPARE(actual, expected);
+}
+
+// A list of members says which one is wrong.
+void TestConfig::validateConfig_namesTheBadMember() {
+    kd::ExperimentConfig c;
+    c.method = "ensemble";
+    c.ensembleTeachers = "mlp:16;;mlp:32";
+    QString msg;
+    KD_EXPECT_ERROR(msg, kd::validateConfig(c));
+    QVERIFY2(msg.contains("ensemble_teachers:") && msg.contains("member 2"), qPrintable(msg));
+    c.ensembleTeachers = "mlp:16;mlp:32;cnn:x";
+    KD_EXPECT_ERROR(msg, kd::validateConfig(c));
+    QVERIFY2(msg.contains("ensemble_teachers:") && msg.contains("cnn:x"), qPrintable(msg));
+    c.method = "assistant";
+    c.assistant = "bogus-assistant";
+    KD_EXPECT_ERROR(msg, kd::validateConfig(c));
+    QVERIFY2(msg.contains("assistant:") && msg.contains("bogus-assistant"), qPrintable(msg));
+}
+
 void TestConfig::configToJson_roundTrip_data() {
     QTest::addColumn<int>("which");
     QTest::newRow("defaults") << 0;
@@ -441,6 +744,7 @@ void TestConfig::configToJson_roundTrip() {
     if (which == 1)
         c = everyKeyConfig();
     if (which == 2) {
+        c.ensembleTeachers = " mlp:8 ; lenet5;;\"x\" ";
         c.lr = 0.1 + 0.2; // not exactly representable in short decimal
         c.temperature = 1.0 / 3.0;
         c.seed = 18446744073709551615ull;
@@ -481,6 +785,141 @@ void TestConfig::gapRecovered() {
     QCOMPARE(gap.has_value(), hasValue);
     if (hasValue)
         QVERIFY2(std::abs(*gap - expected) < 1e-9, qPrintable(QString::number(*gap)));
+}
+
+void TestConfig::methodComparison_data() {
+    QTest::addColumn<QString>("method");
+    QTest::addColumn<bool>(
+        "stopped"); // stopped in the second stage (ensemble: member 2), before the students
+    QTest::addColumn<QStringList>("labels");
+    QTest::addColumn<QStringList>("keys");
+    QTest::newRow("kd") << "kd" << false << QStringList{"teacher", "baseline", "student"}
+                        << QStringList{"teacher", "baseline", "student"};
+    QTest::newRow("ensemble") << "ensemble" << false << QStringList{"member 1", "member 2", "member 3",
+                                                                    "ensemble", "baseline", "student"}
+                              << QStringList{"member-1", "member-2", "member-3",
+                                             "teacher",  "baseline", "student"};
+    QTest::newRow("born-again") << "born-again" << false
+                                << QStringList{"teacher", "baseline", "generation 1", "generation 2",
+                                               "generation 3"}
+                                << QStringList{"teacher", "baseline", "generation-1", "generation-2",
+                                               "student"};
+    QTest::newRow("assistant") << "assistant" << false
+                               << QStringList{"teacher", "assistant", "baseline", "direct KD",
+                                              "via assistant"}
+                               << QStringList{"teacher", "assistant", "baseline", "direct", "student"};
+    // Models a stopped run never reached are left out.
+    QTest::newRow("ensemble stopped in member 2")
+        << "ensemble" << true << QStringList{"member 1", "member 2"} << QStringList{"member-1", "member-2"};
+    QTest::newRow("assistant stopped in direct KD")
+        << "assistant" << true << QStringList{"teacher", "assistant", "baseline", "direct KD"}
+        << QStringList{"teacher", "assistant", "baseline", "direct"};
+}
+
+// The models of a run, in the order its method's comparison reads (the CLI's summary, the app's table).
+void TestConfig::methodComparison() {
+    QFETCH(QString, method);
+    QFETCH(bool, stopped);
+    QFETCH(QStringList, labels);
+    QFETCH(QStringList, keys);
+    kd::ExperimentResult r = methodResult(method.toStdString());
+    if (stopped) {
+        r.stopped = true;
+        r.student = kd::ModelResult{};
+        r.stages.resize(2);
+        r.stages[1].model.trained = false; // started: its spec is known
+        if (method == "ensemble") {
+            r.teacher = kd::ModelResult{};
+            r.baseline = kd::ModelResult{};
+        }
+    }
+    QStringList actualLabels, actualKeys;
+    for (const kd::ComparisonRow& row : kd::methodComparison(r)) {
+        actualLabels << QString::fromStdString(row.label);
+        actualKeys << QString::fromStdString(row.key);
+    }
+    QCOMPARE(actualLabels, labels);
+    QCOMPARE(actualKeys, keys);
+    // Each row carries its model.
+    for (const kd::ComparisonRow& row : kd::methodComparison(r))
+        if (row.key == "student")
+            QCOMPARE(row.model.testAccuracy, 0.85);
+}
+
+void TestConfig::methodVerdict() {
+    // kd: the gap line says it all.
+    QCOMPARE(kd::methodVerdict(methodResult("kd")), std::string());
+    // Ensemble: the ensemble against its best member, then its student against the baseline.
+    kd::ExperimentResult r = methodResult("ensemble");
+    QString v = QString::fromStdString(kd::methodVerdict(r));
+    QVERIFY2(v.contains("90.0%") && v.contains("better than its best member (88.0%)") &&
+                 !v.contains("not better") && v.contains("85.0%") && v.contains("80.0%"),
+             qPrintable(v));
+    r.teacher.testAccuracy = 0.87;
+    v = QString::fromStdString(kd::methodVerdict(r));
+    QVERIFY2(v.contains("not better than its best member (88.0%)"), qPrintable(v));
+    // Born-again: every generation in order.
+    v = QString::fromStdString(kd::methodVerdict(methodResult("born-again")));
+    QVERIFY2(v.contains("generations 1..3") && v.contains("83.0%, 84.0%, 85.0%"), qPrintable(v));
+    // Assistant: via the assistant against direct KD, in points.
+    v = QString::fromStdString(kd::methodVerdict(methodResult("assistant")));
+    QVERIFY2(v.contains("87.0%") && v.contains("85.0%") && v.contains("84.0%") && v.contains("+1.00 points"),
+             qPrintable(v));
+    r = methodResult("assistant");
+    r.student.testAccuracy = 0.8125;
+    v = QString::fromStdString(kd::methodVerdict(r));
+    QVERIFY2(v.contains("-2.75 points"), qPrintable(v));
+    // A stopped run has no verdict (its numbers are partial).
+    for (const char* method : {"ensemble", "born-again", "assistant"}) {
+        r = methodResult(method);
+        r.stopped = true;
+        QVERIFY2(kd::methodVerdict(r).empty(), method);
+    }
+}
+
+// summary.json names the method and its stages; metrics.csv has the stages' epochs first, under their ids.
+void TestConfig::summaryAndMetricsListStages() {
+    kd::ExperimentResult r = methodResult("assistant");
+    for (std::size_t i = 0; i < r.stages.size(); ++i) {
+        kd::EpochMetrics e;
+        e.role = kd::Role::Student;
+        e.stage = int(i);
+        e.epoch = 1;
+        e.epochs = 1;
+        e.testAccuracy = r.stages[i].model.testAccuracy;
+        r.stages[i].history.push_back(e);
+    }
+    for (kd::Role role : {kd::Role::Teacher, kd::Role::Baseline, kd::Role::Student}) {
+        kd::EpochMetrics e;
+        e.role = role;
+        e.epoch = 1;
+        e.epochs = 1;
+        r.history.push_back(e);
+    }
+    kd::ExperimentConfig config;
+    config.method = "assistant";
+    const QJsonObject summary =
+        QJsonDocument::fromJson(QByteArray::fromStdString(kd::summaryJson(config, r))).object();
+    QCOMPARE(summary.value("method").toString(), QString("assistant"));
+    const QJsonArray stages = summary.value("stages").toArray();
+    QCOMPARE(stages.size(), 2);
+    QCOMPARE(stages[0].toObject().value("id").toString(), QString("assistant"));
+    QCOMPARE(stages[0].toObject().value("spec").toString(), QString("mlp:32"));
+    QCOMPARE(stages[0].toObject().value("test_accuracy").toDouble(), 0.87);
+    QCOMPARE(stages[1].toObject().value("name").toString(), QString("direct KD"));
+    QCOMPARE(stages[1].toObject().value("kind").toString(), QString("direct"));
+    QCOMPARE(summary.value("config").toObject().value("method").toString(), QString("assistant"));
+    // A kd run says so, with no stages.
+    const QJsonObject plain =
+        QJsonDocument::fromJson(QByteArray::fromStdString(kd::summaryJson({}, methodResult("kd")))).object();
+    QCOMPARE(plain.value("method").toString(), QString("kd"));
+    QCOMPARE(plain.value("stages").toArray().size(), 0);
+
+    QStringList models;
+    const QStringList lines = QString::fromStdString(kd::metricsCsv(r)).split('\n', Qt::SkipEmptyParts);
+    for (qsizetype i = 1; i < lines.size(); ++i)
+        models << lines[i].section(',', 0, 0);
+    QCOMPARE(models, (QStringList{"assistant", "direct", "teacher", "baseline", "student"}));
 }
 
 // Every shipped preset loads and validates (a typo in one would fail in front of a class).

@@ -1,5 +1,6 @@
 // kd::distillationLoss: L = alpha * T^2 * KL(softmax(t/T) || softmax(s/T)) + (1 - alpha) * CE(s, y), checked
-// against a plain double-precision implementation written here, including its gradient.
+// against a plain double-precision implementation written here, including its gradient; and
+// kd::ensembleTargetLogits, an ensemble teacher's soft targets (the mean of its members' probabilities at T).
 #include "kdcore/distillationloss.h"
 #include "kdcore/error.h"
 
@@ -114,6 +115,14 @@ private slots:
     void finiteForLargeLogits();
     void badArguments_data();
     void badArguments();
+    void ensembleTargetsAreMeanProbabilities_data();
+    void ensembleTargetsAreMeanProbabilities();
+    void ensembleOfOneIsTheMember();
+    void ensembleOfIdenticalMembersIsTheMember();
+    void ensembleTargetsFiniteForLargeLogits();
+    void ensembleSoftLossIsKlToMeanProbabilities();
+    void ensembleBadArguments_data();
+    void ensembleBadArguments();
 };
 
 void TestDistillationLoss::klNonNegativeAndMatchesHand_data() {
@@ -289,6 +298,160 @@ void TestDistillationLoss::badArguments() {
     QString msg;
     KD_EXPECT_ERROR(msg, kd::distillationLoss(s, t, y, classes, temperature, 0.5, &grad));
     QVERIFY2(msg.contains("distillationLoss"), qPrintable(msg));
+}
+
+// [members x batch x classes] logits ~N(0, scale): members that disagree.
+std::vector<float> randomMembers(int members, int batch, int classes, double scale, std::uint32_t seed) {
+    std::mt19937 rng(seed);
+    std::normal_distribution<double> normal(0.0, scale);
+    std::vector<float> logits;
+    for (int i = 0; i < members * batch * classes; ++i)
+        logits.push_back(float(normal(rng)));
+    return logits;
+}
+
+// mean_k softmax(l_k / T) of row `i`, in double.
+std::vector<double> meanProbabilities(const std::vector<float>& memberLogits, int members, int batch,
+                                      int classes, int i, double temperature) {
+    std::vector<double> mean(std::size_t(classes), 0.0);
+    for (int k = 0; k < members; ++k) {
+        const auto p =
+            softmax(memberLogits.data() + (std::size_t(k) * batch + i) * classes, classes, temperature);
+        for (int j = 0; j < classes; ++j)
+            mean[std::size_t(j)] += p[std::size_t(j)] / members;
+    }
+    return mean;
+}
+
+void TestDistillationLoss::ensembleTargetsAreMeanProbabilities_data() {
+    QTest::addColumn<double>("temperature");
+    QTest::addColumn<int>("members");
+    for (double t : {0.5, 1.0, 4.0, 20.0})
+        for (int k : {1, 2, 5})
+            QTest::newRow(qPrintable(QString("T=%1 K=%2").arg(t).arg(k))) << t << k;
+}
+
+// "The student learns from the mean of the members' probabilities at T": softmax(z / T) of the returned
+// logits is that mean, for every image of the batch.
+void TestDistillationLoss::ensembleTargetsAreMeanProbabilities() {
+    QFETCH(double, temperature);
+    QFETCH(int, members);
+    constexpr int batch = 6, classes = 10;
+    for (std::uint32_t seed = 1; seed <= 5; ++seed) {
+        const std::vector<float> l = randomMembers(members, batch, classes, 3.0, seed);
+        const std::vector<float> z = kd::ensembleTargetLogits(l, members, classes, temperature);
+        QCOMPARE(z.size(), std::size_t(batch * classes));
+        for (int i = 0; i < batch; ++i) {
+            const auto got = softmax(z.data() + std::size_t(i) * classes, classes, temperature);
+            const auto want = meanProbabilities(l, members, batch, classes, i, temperature);
+            double sum = 0;
+            for (int j = 0; j < classes; ++j) {
+                sum += got[std::size_t(j)];
+                QVERIFY2(std::abs(got[std::size_t(j)] - want[std::size_t(j)]) <= 1e-5,
+                         qPrintable(QString("image %1 class %2: %3, mean of members %4 (seed %5)")
+                                        .arg(i)
+                                        .arg(j)
+                                        .arg(got[std::size_t(j)])
+                                        .arg(want[std::size_t(j)])
+                                        .arg(seed)));
+            }
+            QVERIFY(std::abs(sum - 1.0) <= 1e-9);
+        }
+    }
+}
+
+// An ensemble of one is that model: its logits come back unchanged (kd and a size-1 ensemble agree).
+void TestDistillationLoss::ensembleOfOneIsTheMember() {
+    const std::vector<float> l = randomMembers(1, 7, 10, 5.0, 3);
+    for (double t : {0.5, 1.0, 4.0, 20.0})
+        QVERIFY(kd::ensembleTargetLogits(l, 1, 10, t) == l);
+}
+
+// K copies of one model teach what that model teaches.
+void TestDistillationLoss::ensembleOfIdenticalMembersIsTheMember() {
+    constexpr int batch = 5, classes = 10;
+    const std::vector<float> one = randomMembers(1, batch, classes, 3.0, 9);
+    std::vector<float> three;
+    for (int k = 0; k < 3; ++k)
+        three.insert(three.end(), one.begin(), one.end());
+    for (double t : {0.5, 2.0, 20.0}) {
+        const std::vector<float> z = kd::ensembleTargetLogits(three, 3, classes, t);
+        for (int i = 0; i < batch; ++i) {
+            const auto got = softmax(z.data() + i * classes, classes, t);
+            const auto want = softmax(one.data() + i * classes, classes, t);
+            for (int j = 0; j < classes; ++j)
+                QVERIFY(std::abs(got[std::size_t(j)] - want[std::size_t(j)]) <= 1e-6);
+        }
+    }
+}
+
+void TestDistillationLoss::ensembleTargetsFiniteForLargeLogits() {
+    constexpr int members = 3, batch = 4, classes = 10;
+    for (double magnitude : {1e2, 1e3, 1e4}) {
+        std::vector<float> l = randomMembers(members, batch, classes, 1.0, 17);
+        // Confident members that disagree: logits ~N(0, magnitude).
+        for (std::size_t n = 0; n < l.size(); ++n)
+            l[n] = float(l[n] * magnitude);
+        for (double t : {0.5, 1.0, 100.0}) {
+            const std::vector<float> z = kd::ensembleTargetLogits(l, members, classes, t);
+            for (float v : z)
+                QVERIFY2(std::isfinite(v),
+                         qPrintable(QString("T=%1 |l|~%2: %3").arg(t).arg(magnitude).arg(v)));
+            for (int i = 0; i < batch; ++i) {
+                const auto got = softmax(z.data() + i * classes, classes, t);
+                const auto want = meanProbabilities(l, members, batch, classes, i, t);
+                for (int j = 0; j < classes; ++j)
+                    QVERIFY(std::abs(got[std::size_t(j)] - want[std::size_t(j)]) <= 1e-5);
+            }
+        }
+    }
+}
+
+// Fed to the distillation loss, the ensemble's logits give T^2 * KL(mean_k p_k || softmax(s/T)).
+void TestDistillationLoss::ensembleSoftLossIsKlToMeanProbabilities() {
+    constexpr int members = 3, batch = 6, classes = 10;
+    const double temperature = 4.0;
+    const std::vector<float> l = randomMembers(members, batch, classes, 3.0, 21);
+    const Batch b = randomBatch(batch, classes, 3.0, 22);
+    const std::vector<float> z = kd::ensembleTargetLogits(l, members, classes, temperature);
+    const kd::LossParts parts = kd::distillationLoss(b.student, z, b.labels, classes, temperature, 0.5);
+    double kl = 0;
+    for (int i = 0; i < batch; ++i) {
+        const auto pt = meanProbabilities(l, members, batch, classes, i, temperature);
+        const auto ps = softmax(b.student.data() + i * classes, classes, temperature);
+        for (int j = 0; j < classes; ++j)
+            kl += pt[std::size_t(j)] * (std::log(pt[std::size_t(j)]) - std::log(ps[std::size_t(j)]));
+    }
+    const double expected = temperature * temperature * kl / batch;
+    QVERIFY2(closeRel(parts.soft, expected, 1e-4),
+             qPrintable(QString("soft %1, by hand %2").arg(parts.soft).arg(expected)));
+}
+
+void TestDistillationLoss::ensembleBadArguments_data() {
+    QTest::addColumn<int>("size");
+    QTest::addColumn<int>("members");
+    QTest::addColumn<int>("classes");
+    QTest::addColumn<double>("temperature");
+    QTest::newRow("no logits") << 0 << 2 << 10 << 2.0;
+    QTest::newRow("zero members") << 20 << 0 << 10 << 2.0;
+    QTest::newRow("negative members") << 20 << -1 << 10 << 2.0;
+    QTest::newRow("zero classes") << 20 << 2 << 0 << 2.0;
+    QTest::newRow("not members x batch x classes") << 25 << 2 << 10 << 2.0;
+    QTest::newRow("one member's batch short") << 30 << 2 << 10 << 2.0;
+    QTest::newRow("temperature 0") << 40 << 2 << 10 << 0.0;
+    QTest::newRow("negative temperature") << 40 << 2 << 10 << -1.0;
+    QTest::newRow("temperature NaN") << 40 << 2 << 10 << std::nan("");
+}
+
+void TestDistillationLoss::ensembleBadArguments() {
+    QFETCH(int, size);
+    QFETCH(int, members);
+    QFETCH(int, classes);
+    QFETCH(double, temperature);
+    const std::vector<float> l(std::size_t(size), 0.25f);
+    QString msg;
+    KD_EXPECT_ERROR(msg, kd::ensembleTargetLogits(l, members, classes, temperature));
+    QVERIFY2(msg.contains("ensembleTargetLogits"), qPrintable(msg));
 }
 
 QTEST_GUILESS_MAIN(TestDistillationLoss)

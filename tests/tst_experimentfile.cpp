@@ -1,4 +1,5 @@
-// .kdlab experiment files: exact round trips, atomic saving, and a clear refusal of every kind of bad file.
+// .kdlab experiment files: exact round trips (a method's stages included), atomic saving, and a clear refusal
+// of every kind of bad file.
 #include "kdcore/config.h"
 #include "kdcore/error.h"
 #include "kdcore/experimentfile.h"
@@ -73,6 +74,11 @@ void compareConfigs(const kd::ExperimentConfig& a, const kd::ExperimentConfig& b
     KD_SAME(teacherCheckpoint);
     KD_SAME(temperature);
     KD_SAME(alpha);
+    KD_SAME(method);
+    KD_SAME(ensembleSize);
+    KD_SAME(ensembleTeachers);
+    KD_SAME(generations);
+    KD_SAME(assistant);
     KD_SAME(epochs);
     KD_SAME(teacherEpochs);
     KD_SAME(batchSize);
@@ -101,6 +107,7 @@ void compareModels(const kd::ModelResult& a, const kd::ModelResult& b, const QSt
 
 void compareEpochs(const kd::EpochMetrics& a, const kd::EpochMetrics& b, const QString& where) {
     KD_SAME(role);
+    KD_SAME(stage);
     KD_SAME(epoch);
     KD_SAME(epochs);
     KD_SAME(trainLoss);
@@ -131,6 +138,23 @@ void compareResults(const kd::ExperimentResult& a, const kd::ExperimentResult& b
     for (std::size_t i = 0; i < a.history.size(); ++i) {
         compareEpochs(a.history[i], b.history[i], where + QStringLiteral(".history[%1]").arg(i));
         KD_STOP_IF_FAILED();
+    }
+    KD_SAME(method);
+    KD_SAME(stages.size());
+    for (std::size_t i = 0; i < a.stages.size(); ++i) {
+        const QString at = where + QStringLiteral(".stages[%1]").arg(i);
+        const kd::StageResult& sa = a.stages[i];
+        const kd::StageResult& sb = b.stages[i];
+        QVERIFY2(sa.id == sb.id && sa.name == sb.name && sa.kind == sb.kind,
+                 qPrintable(at + ": " + show(sa.id) + " " + show(sa.name) + " " + show(sa.kind) +
+                            " != " + show(sb.id) + " " + show(sb.name) + " " + show(sb.kind)));
+        compareModels(sa.model, sb.model, at + ".model");
+        KD_STOP_IF_FAILED();
+        QVERIFY2(sa.history.size() == sb.history.size(), qPrintable(at + ".history.size()"));
+        for (std::size_t j = 0; j < sa.history.size(); ++j) {
+            compareEpochs(sa.history[j], sb.history[j], at + QStringLiteral(".history[%1]").arg(j));
+            KD_STOP_IF_FAILED();
+        }
     }
 }
 
@@ -289,6 +313,58 @@ kd::RunRecord makeRun(int i, bool plain = false) {
     return r;
 }
 
+// `run` as a run of method `method` (assistant, ensemble or born-again) would be: its config names the method
+// and its result has the method's stages, each with its own epochs (stage index set, as training and loading
+// set it).
+void makeMethodRun(kd::RunRecord& run, const std::string& method, bool plain = false) {
+    run.config.method = method;
+    run.config.ensembleSize = 3;
+    run.config.generations = 3;
+    run.config.assistant = "mlp:64";
+    run.result.method = method;
+    run.result.stages.clear();
+    struct Stage {
+        const char* id;
+        const char* name;
+        const char* kind;
+        const char* spec;
+    };
+    std::vector<Stage> stages;
+    if (method == "assistant")
+        stages = {{"assistant", "assistant", "assistant", "mlp:64"},
+                  {"direct", "direct KD", "direct", "mlp:16,8"}};
+    else if (method == "ensemble")
+        stages = {{"member-1", "member 1", "member", "lenet5"},
+                  {"member-2", "member 2", "member", "lenet5"},
+                  {"member-3", "member 3", "member", "lenet5"}};
+    else
+        stages = {{"generation-1", "generation 1", "generation", "lenet5"},
+                  {"generation-2", "generation 2", "generation", "lenet5"}};
+    for (std::size_t i = 0; i < stages.size(); ++i) {
+        kd::StageResult st;
+        st.id = stages[i].id;
+        st.name = stages[i].name;
+        st.kind = stages[i].kind;
+        st.model = modelOf(stages[i].spec, 1000 + std::int64_t(i), 0.8 + 0.01 * double(i) + 1.0 / 3.0 / 100,
+                           plain ? 7 + i : std::numeric_limits<std::uint64_t>::max() - i);
+        const kd::Role role = method == "ensemble" ? kd::Role::Teacher : kd::Role::Student;
+        for (int epoch = 1; epoch <= 2; ++epoch) {
+            st.history.push_back(epochOf(role, epoch, double(i) + 0.5, plain));
+            st.history.back().stage = int(i);
+        }
+        run.result.stages.push_back(st);
+    }
+    if (method == "ensemble") {
+        // The teacher is the ensemble; its epochs are the members'.
+        run.result.teacher.spec = "3 x lenet5";
+        std::vector<kd::EpochMetrics> students;
+        for (const kd::EpochMetrics& e : run.result.history)
+            if (e.role != kd::Role::Teacher)
+                students.push_back(e);
+        run.result.history = students;
+    }
+}
+
 std::vector<kd::RunRecord> makeRuns(int count, bool plain = false) {
     std::vector<kd::RunRecord> runs;
     for (int i = 0; i < count; ++i)
@@ -370,21 +446,33 @@ private slots:
     void load_rejectsFile();
     void load_rejectsField_data();
     void load_rejectsField();
+    void toJson_methodLayout();
+    void load_fileWithoutMethods();
 };
 
 void TestExperimentFile::roundTrip_data() {
     QTest::addColumn<int>("count");
     QTest::addColumn<bool>("plain");
-    QTest::newRow("no runs") << 0 << false;
-    QTest::newRow("one run") << 1 << false;
-    QTest::newRow("three runs, one failed, one stopped") << 3 << false;
-    QTest::newRow("three runs, plain values") << 3 << true;
+    QTest::addColumn<QStringList>("methods"); // of the first runs; the others are kd
+    QTest::newRow("no runs") << 0 << false << QStringList{};
+    QTest::newRow("one run") << 1 << false << QStringList{};
+    QTest::newRow("three runs, one failed, one stopped") << 3 << false << QStringList{};
+    QTest::newRow("three runs, plain values") << 3 << true << QStringList{};
+    QTest::newRow("an assistant run with its stages") << 1 << false << QStringList{"assistant"};
+    QTest::newRow("assistant, ensemble (failed), born-again (stopped)")
+        << 3 << false << QStringList{"assistant", "ensemble", "born-again"};
+    QTest::newRow("a kd run between two methods, plain values")
+        << 3 << true << QStringList{"ensemble", "kd", "born-again"};
 }
 
 void TestExperimentFile::roundTrip() {
     QFETCH(int, count);
     QFETCH(bool, plain);
-    const std::vector<kd::RunRecord> runs = makeRuns(count, plain);
+    QFETCH(QStringList, methods);
+    std::vector<kd::RunRecord> runs = makeRuns(count, plain);
+    for (int i = 0; i < methods.size(); ++i)
+        if (methods[i] != "kd")
+            makeMethodRun(runs[std::size_t(i)], methods[i].toStdString(), plain);
     QTemporaryDir tmp;
     QVERIFY(tmp.isValid());
     const std::string path = tmp.filePath("lab.kdlab").toStdString();
@@ -510,6 +598,23 @@ void TestExperimentFile::save_refusesAndKeepsExistingFile_data() {
     row(
         "invalid config", [](auto& runs) { runs[2].config.alpha = 2; },
         "runs[2].config.alpha: must be in [0, 1]");
+    row(
+        "NaN accuracy of a stage's model",
+        [=](auto& runs) {
+            makeMethodRun(runs[1], "assistant");
+            runs[1].result.stages[1].model.testAccuracy = nan;
+        },
+        "runs[1].result.stages[1].model.test_accuracy: cannot save nan");
+    row(
+        "infinite loss in a stage's history",
+        [=](auto& runs) {
+            makeMethodRun(runs[0], "ensemble");
+            runs[0].result.stages[2].history[1].trainLoss = inf;
+        },
+        "runs[0].result.stages[2].history[1].train_loss: cannot save inf");
+    row(
+        "unknown method in the config", [](auto& runs) { runs[0].config.method = "distill"; },
+        "runs[0].config.method: 'distill' is not kd, ensemble, born-again or assistant");
 }
 
 void TestExperimentFile::save_refusesAndKeepsExistingFile() {
@@ -724,14 +829,99 @@ void TestExperimentFile::load_rejectsField_data() {
         "runs[0].checkpoints.teacher: expected a string, got 5");
     row("checkpoint of an unknown role", "runs[0].checkpoints.assistant", "a.pt",
         "runs[0].checkpoints.assistant: unknown role 'assistant'");
+    // A method's run: its method and stages.
+    row("method unknown", "runs[0].result.method", "distill",
+        "runs[0].result.method: 'distill' is not kd, ensemble, born-again or assistant");
+    row("method unknown in a kd run", "runs[1].result.method", "nope",
+        "runs[1].result.method: 'nope' is not kd, ensemble, born-again or assistant");
+    row("method a number", "runs[0].result.method", 3, "runs[0].result.method: expected a string, got 3");
+    row("config method unknown", "runs[0].config.method", "distill",
+        "runs[0].config.method: 'distill' is not kd, ensemble, born-again or assistant");
+    row("config generations 0", "runs[0].config.generations", 0,
+        "runs[0].config.generations: must be in 1..10");
+    row("stages an object", "runs[0].result.stages", QJsonObject{},
+        "runs[0].result.stages: expected an array, got an object");
+    row("stage a number", "runs[0].result.stages[1]", 5,
+        "runs[0].result.stages[1]: expected an object, got 5");
+    row("stage model missing", "runs[0].result.stages[0].model", kRemove,
+        "runs[0].result.stages[0].model: missing");
+    row("stage model a string", "runs[0].result.stages[1].model", "mlp:64",
+        "runs[0].result.stages[1].model: expected an object, got \"mlp:64\"");
+    row("stage model accuracy a string", "runs[0].result.stages[0].model.test_accuracy", "high",
+        "runs[0].result.stages[0].model.test_accuracy: expected a number, got \"high\"");
+    row("stage id a number", "runs[0].result.stages[0].id", 1,
+        "runs[0].result.stages[0].id: expected a string, got 1");
+    row("stage name missing", "runs[0].result.stages[1].name", kRemove,
+        "runs[0].result.stages[1].name: missing");
+    row("stage kind null", "runs[0].result.stages[0].kind", QJsonValue::Null,
+        "runs[0].result.stages[0].kind: expected a string, got null");
+    row("stage history missing", "runs[0].result.stages[1].history", kRemove,
+        "runs[0].result.stages[1].history: missing");
+    row("stage history entry role unknown", "runs[0].result.stages[1].history[1].role", "tutor",
+        "runs[0].result.stages[1].history[1].role: unknown role 'tutor'");
+    row("stage history epoch a fraction", "runs[0].result.stages[0].history[0].epoch", 1.5,
+        "runs[0].result.stages[0].history[0].epoch: expected a whole number, got 1.5");
+}
+
+// A method's run in the file: "method" and "stages" in its result, each stage with its model and epochs.
+void TestExperimentFile::toJson_methodLayout() {
+    std::vector<kd::RunRecord> runs = makeRuns(2);
+    makeMethodRun(runs[0], "assistant");
+    const QByteArray text = QByteArray::fromStdString(kd::experimentToJson(runs));
+    const QJsonObject doc = QJsonDocument::fromJson(text).object();
+    const QJsonObject result = doc["runs"][0]["result"].toObject();
+    QCOMPARE(result["method"].toString(), QStringLiteral("assistant"));
+    const QJsonArray stages = result["stages"].toArray();
+    QCOMPARE(stages.size(), 2);
+    QCOMPARE(stages[0]["id"].toString(), QStringLiteral("assistant"));
+    QCOMPARE(stages[1]["id"].toString(), QStringLiteral("direct"));
+    QCOMPARE(stages[1]["name"].toString(), QStringLiteral("direct KD"));
+    QCOMPARE(stages[1]["kind"].toString(), QStringLiteral("direct"));
+    QCOMPARE(stages[0]["model"]["spec"].toString(), QStringLiteral("mlp:64"));
+    QCOMPARE(stages[0]["history"].toArray().size(), 2);
+    QCOMPARE(stages[0]["history"][0]["role"].toString(), QStringLiteral("student"));
+    QCOMPARE(doc["runs"][0]["config"]["method"].toString(), QStringLiteral("assistant"));
+    // A kd run's result is written as before the methods existed: no "method", no "stages".
+    const QJsonObject kdResult = doc["runs"][1]["result"].toObject();
+    QVERIFY(!kdResult.contains("method"));
+    QVERIFY(!kdResult.contains("stages"));
+}
+
+// Files written before the methods existed (no "method" or "stages" in a result, no method keys in a config)
+// load as kd runs with no stages.
+void TestExperimentFile::load_fileWithoutMethods() {
+    std::vector<kd::RunRecord> runs = makeRuns(2, true);
+    QByteArray text = QByteArray::fromStdString(kd::experimentToJson(runs));
+    QVERIFY(!text.contains("\"stages\""));
+    for (const char* key : {"method", "ensemble_size", "ensemble_teachers", "generations", "assistant"})
+        for (int i = 0; i < 2; ++i)
+            text = editedJson(text, QStringLiteral("runs[%1].config.%2").arg(i).arg(key), kRemove);
+    QVERIFY(!text.contains("\"method\""));
+    std::vector<kd::RunRecord> loaded;
+    const QString msg =
+        testutil::errorMessage([&] { loaded = kd::experimentFromJson(text.toStdString(), "old.kdlab"); });
+    QVERIFY2(msg == "<no error>", qPrintable(msg));
+    QCOMPARE(loaded.size(), std::size_t(2));
+    for (const kd::RunRecord& r : loaded) {
+        QCOMPARE(r.result.method, std::string("kd"));
+        QVERIFY(r.result.stages.empty());
+        QCOMPARE(r.config.method, std::string("kd"));
+    }
+    compareRuns(loaded, runs);
+    // "method": "kd" written out by hand is the same.
+    const QByteArray explicitKd = editedJson(text, "runs[0].result.method", "kd");
+    compareRuns(kd::experimentFromJson(explicitKd.toStdString(), "kd.kdlab"), runs);
 }
 
 void TestExperimentFile::load_rejectsField() {
     QFETCH(QString, path);
     QFETCH(QJsonValue, value);
     QFETCH(QString, expected);
-    // Values QJsonDocument keeps exactly, so the only problem in the file is the one made here.
-    const QByteArray valid = QByteArray::fromStdString(kd::experimentToJson(makeRuns(2, true)));
+    // Values QJsonDocument keeps exactly, so the only problem in the file is the one made here. Run 0 is an
+    // assistant run (with stages), run 1 a kd run.
+    std::vector<kd::RunRecord> runs = makeRuns(2, true);
+    makeMethodRun(runs[0], "assistant", true);
+    const QByteArray valid = QByteArray::fromStdString(kd::experimentToJson(runs));
     const QByteArray text = editedJson(valid, path, value);
     QVERIFY(text != editedJson(valid, "runs[0].name", makeRun(0).name.c_str())); // the edit did something
     QString msg;

@@ -1,6 +1,6 @@
 // kd::Trainer end to end on a small synthetic IDX dataset (10 classes of 28x28 bars, 600 train / 200 test):
 // determinism, identical student initialisation, the control functions (stop, pause, T/alpha), teacher reuse,
-// checkpoints, and failed runs.
+// checkpoints, failed runs, and the methods (ensemble, born-again, assistant) against plain kd.
 #include "kdcore/analysis.h"
 #include "kdcore/config.h"
 #include "kdcore/error.h"
@@ -18,6 +18,7 @@
 #include <cmath>
 #include <functional>
 #include <map>
+#include <string>
 #include <thread>
 
 Q_DECLARE_METATYPE(kd::Role)
@@ -85,6 +86,57 @@ void compareModelResults(const kd::ModelResult& a, const kd::ModelResult& b) {
     QCOMPARE(a.initialWeightsHash, b.initialWeightsHash);
 }
 
+// What a method's run reports, in order, compactly: "start 0 member-1", "batches teacher 0" (a run of
+// consecutive batches of one model), "epoch teacher 0 1", "finish 0 member-1", ..., "batches student -1".
+class StageRecorder : public Recorder {
+public:
+    QStringList log;
+    std::vector<kd::StageResult> started, finished;
+
+    void stageStarted(int stage, const kd::StageResult& st) override {
+        log << QString("start %1 %2").arg(stage).arg(QString::fromStdString(st.id));
+        started.push_back(st);
+    }
+    void stageFinished(int stage, const kd::StageResult& st) override {
+        log << QString("finish %1 %2").arg(stage).arg(QString::fromStdString(st.id));
+        finished.push_back(st);
+    }
+    void batchFinished(const kd::BatchMetrics& m) override {
+        const QString entry = QString("batches %1 %2").arg(kd::roleName(m.role)).arg(m.stage);
+        if (log.isEmpty() || log.back() != entry)
+            log << entry;
+        Recorder::batchFinished(m);
+    }
+    void epochFinished(const kd::EpochMetrics& m) override {
+        log << QString("epoch %1 %2 %3").arg(kd::roleName(m.role)).arg(m.stage).arg(m.epoch);
+        Recorder::epochFinished(m);
+    }
+};
+
+// Same training (every number but the timings) and same final model, or the first difference.
+void compareTrained(const kd::ModelResult& a, const std::vector<kd::EpochMetrics>& aHistory,
+                    const kd::ModelResult& b, const std::vector<kd::EpochMetrics>& bHistory) {
+    compareModelResults(a, b);
+    QCOMPARE(aHistory.size(), bHistory.size());
+    for (std::size_t i = 0; i < aHistory.size(); ++i)
+        QVERIFY2(sameTrainingNumbers(aHistory[i], bHistory[i]),
+                 qPrintable(describe(aHistory[i]) + "\n   vs " + describe(bHistory[i])));
+}
+
+// The epochs of one model in a result's history.
+std::vector<kd::EpochMetrics> historyOf(const kd::ExperimentResult& r, kd::Role role) {
+    std::vector<kd::EpochMetrics> out;
+    for (const kd::EpochMetrics& e : r.history)
+        if (e.role == role)
+            out.push_back(e);
+    return out;
+}
+
+// Row i of [rows x classes] logits.
+const float* row(const std::vector<float>& logits, int i, int classes) {
+    return logits.data() + std::size_t(i) * std::size_t(classes);
+}
+
 } // namespace
 
 class TestTrainer : public QObject {
@@ -121,9 +173,22 @@ private slots:
     void testOutputsFromCheckpointsMatch();
     void stoppedRunHasNoStudentOutputs();
     void measureInference();
+    void ensembleMembersTrainAsTeachers();
+    void ensembleTeacherIsTheMeanOfItsMembers();
+    void ensembleOfOneDistilsLikeKd();
+    void ensembleTeachersListDefinesTheMembers();
+    void ensembleStoppedInAMemberIsNotReused();
+    void ensembleReusedWithItsMembers();
+    void bornAgain_data();
+    void bornAgain();
+    void bornAgainFromCheckpointUsesItsArchitecture();
+    void assistantComparedWithDirectKd();
 
 private:
     kd::ExperimentConfig baseConfig() const;
+    kd::ExperimentConfig methodConfig(const std::string& method) const;
+    const kd::ExperimentResult& kdReference(const kd::ExperimentConfig& config);
+    std::map<std::string, kd::ExperimentResult> m_kdRuns; // kdReference's runs, by config
 
     QTemporaryDir m_tmp;
     QString m_dataDir;     // 10 classes
@@ -159,6 +224,35 @@ kd::ExperimentConfig TestTrainer::baseConfig() const {
     c.seed = 1;
     c.device = "cpu";
     return c;
+}
+
+// The methods' tests: small models and one epoch each (every method trains several models), on one thread:
+// models this small train in milliseconds on one, while OpenMP's spinning threads make them 10-100x slower
+// on 2 cores shared with a build.
+kd::ExperimentConfig TestTrainer::methodConfig(const std::string& method) const {
+    kd::ExperimentConfig c = baseConfig();
+    c.threads = 1;
+    c.teacher = "mlp:32";
+    c.student = "mlp:16";
+    c.assistant = "mlp:24";
+    c.teacherEpochs = 1;
+    c.epochs = 1;
+    c.method = method;
+    return c;
+}
+
+// The plain kd run of `config` (method set to kd), run once per config and kept: deterministic, and the
+// methods are compared with it.
+const kd::ExperimentResult& TestTrainer::kdReference(const kd::ExperimentConfig& config) {
+    kd::ExperimentConfig c = config;
+    c.method = "kd";
+    const std::string key = kd::configToJson(c);
+    auto it = m_kdRuns.find(key);
+    if (it == m_kdRuns.end()) {
+        kd::Trainer trainer;
+        it = m_kdRuns.emplace(key, trainer.run(c)).first;
+    }
+    return it->second;
 }
 
 void TestTrainer::runReportsEveryPhaseEpochAndBatch() {
@@ -885,6 +979,464 @@ void TestTrainer::measureInference() {
     // 200 test images: a batch of 200, timed; at least as fast per image as one at a time is not asserted
     // (timing), only that both are finite.
     QVERIFY(std::isfinite(mr.latencyMs) && std::isfinite(mr.imagesPerSecond));
+}
+
+// Ensemble of 3: the members are teachers (member 1 the kd teacher itself, the others other seeds), each
+// reported as a stage as it trains; the students are those of kd, taught by the ensemble.
+void TestTrainer::ensembleMembersTrainAsTeachers() {
+    kd::ExperimentConfig config = methodConfig("ensemble");
+    config.ensembleSize = 3;
+    kd::Trainer trainer;
+    StageRecorder rec;
+    trainer.setObserver(&rec);
+    const kd::ExperimentResult r = trainer.run(config);
+    const kd::ExperimentResult& ref = kdReference(config);
+    QVERIFY(!r.stopped);
+    QCOMPARE(r.method, std::string("ensemble"));
+
+    // What the observer saw: each member from start to finish, then the students (no stage).
+    QStringList expected;
+    for (int k = 0; k < 3; ++k)
+        expected << QString("start %1 member-%2").arg(k).arg(k + 1) << QString("batches teacher %1").arg(k)
+                 << QString("epoch teacher %1 1").arg(k) << QString("finish %1 member-%2").arg(k).arg(k + 1);
+    expected << "batches baseline -1"
+             << "epoch baseline -1 1"
+             << "batches student -1"
+             << "epoch student -1 1";
+    QCOMPARE(rec.log, expected);
+    QCOMPARE(rec.batchCount(kd::Role::Teacher), 3 * kBatchesPerEpoch);
+
+    QCOMPARE(r.stages.size(), std::size_t(3));
+    QCOMPARE(rec.started.size(), std::size_t(3));
+    QCOMPARE(rec.finished.size(), std::size_t(3));
+    for (std::size_t k = 0; k < 3; ++k) {
+        const kd::StageResult& st = r.stages[k];
+        const std::string n = std::to_string(k + 1);
+        QCOMPARE(st.id, "member-" + n);
+        QCOMPARE(st.name, "member " + n);
+        QCOMPARE(st.kind, std::string("member"));
+        QCOMPARE(st.model.spec, std::string("mlp:32"));
+        QVERIFY(st.model.trained);
+        QCOMPARE(st.model.epochsTrained, 1);
+        QVERIFY2(st.model.testAccuracy > 0.3, qPrintable(QString::number(st.model.testAccuracy)));
+        QCOMPARE(st.history.size(), std::size_t(1));
+        QCOMPARE(st.history[0].role, kd::Role::Teacher);
+        QCOMPARE(st.history[0].stage, int(k));
+        QCOMPARE(st.history[0].testAccuracy, st.model.testAccuracy);
+        // stageStarted names the model before it trains; stageFinished gives its results.
+        QCOMPARE(rec.started[k].id, st.id);
+        QCOMPARE(rec.started[k].model.spec, st.model.spec);
+        QVERIFY(!rec.started[k].model.trained);
+        QVERIFY(rec.finished[k].model.trained);
+        QCOMPARE(rec.finished[k].model.testAccuracy, st.model.testAccuracy);
+        QCOMPARE(rec.finished[k].history.size(), std::size_t(1));
+        for (std::size_t j = 0; j < k; ++j)
+            QVERIFY2(
+                st.model.initialWeightsHash != r.stages[j].model.initialWeightsHash,
+                qPrintable(QString("members %1 and %2 start from the same weights").arg(j + 1).arg(k + 1)));
+    }
+    // Member 1 is the kd teacher of the same settings, bit for bit.
+    compareTrained(r.stages[0].model, r.stages[0].history, ref.teacher, historyOf(ref, kd::Role::Teacher));
+
+    // The teacher is the ensemble: its parts add up; its epochs are the members' (none in the history).
+    QCOMPARE(r.teacher.spec, std::string("3 x mlp:32"));
+    QCOMPARE(r.teacher.stats.params, 3 * ref.teacher.stats.params);
+    QVERIFY(r.teacher.trained);
+    QCOMPARE(r.teacher.epochsTrained, 1);
+    QVERIFY(historyOf(r, kd::Role::Teacher).empty());
+    QCOMPARE(r.history.size(), std::size_t(2));
+
+    // The baseline does not depend on the teacher; the distilled student starts where kd's does.
+    compareTrained(r.baseline, historyOf(r, kd::Role::Baseline), ref.baseline,
+                   historyOf(ref, kd::Role::Baseline));
+    QVERIFY(r.student.trained);
+    QCOMPARE(r.student.initialWeightsHash, ref.student.initialWeightsHash);
+    QVERIFY(r.student.testLoss != ref.student.testLoss); // taught by another teacher
+
+    // The ensemble is several models: it has no teacher checkpoint, its members do.
+    QTemporaryDir tmp;
+    QVERIFY(tmp.isValid());
+    const QString teacherPath = tmp.filePath("teacher.pt");
+    QString msg;
+    KD_EXPECT_ERROR(msg, trainer.saveCheckpoint(kd::Role::Teacher, teacherPath.toStdString()));
+    QVERIFY2(msg.contains(teacherPath) && msg.contains("ensemble") && msg.contains("3"), qPrintable(msg));
+    QVERIFY(!QFile::exists(teacherPath));
+    for (int k = 0; k < 3; ++k) {
+        const QString path = tmp.filePath(QString("member-%1.pt").arg(k + 1));
+        trainer.saveStageCheckpoint(k, path.toStdString());
+        QCOMPARE(kd::readCheckpointInfo(path.toStdString()).spec, std::string("mlp:32"));
+    }
+    const QString nowhere = tmp.filePath("member-4.pt");
+    KD_EXPECT_ERROR(msg, trainer.saveStageCheckpoint(3, nowhere.toStdString()));
+    QVERIFY2(msg.contains(nowhere), qPrintable(msg));
+    KD_EXPECT_ERROR(msg, trainer.saveStageCheckpoint(-1, nowhere.toStdString()));
+    QVERIFY(!QFile::exists(nowhere));
+    trainer.saveCheckpoint(kd::Role::Student, tmp.filePath("student.pt").toStdString());
+}
+
+// "The ensemble predicts with the mean of its members' probabilities": its test outputs and accuracy are
+// those of the saved members' outputs averaged.
+void TestTrainer::ensembleTeacherIsTheMeanOfItsMembers() {
+    kd::ExperimentConfig config = methodConfig("ensemble");
+    config.ensembleSize = 3;
+    config.epochs = 0; // only the teacher matters here
+    kd::Trainer trainer;
+    const kd::ExperimentResult r = trainer.run(config);
+    QVERIFY(!r.stopped);
+    const kd::TestOutputs out = trainer.testOutputs();
+    QVERIFY(out.has(kd::Role::Teacher));
+    const int classes = out.classes;
+    QCOMPARE(out.teacher.size(), std::size_t(kTest * classes));
+
+    QTemporaryDir tmp;
+    QVERIFY(tmp.isValid());
+    std::vector<std::vector<float>> members;
+    kd::Trainer reader;
+    for (int k = 0; k < 3; ++k) {
+        const std::string path = tmp.filePath(QString("member-%1.pt").arg(k + 1)).toStdString();
+        trainer.saveStageCheckpoint(k, path);
+        members.push_back(reader.testOutputsFromCheckpoints(config, {{"teacher", path}}).teacher);
+        QCOMPARE(members.back().size(), out.teacher.size());
+        // Each member's saved model is the one the result describes.
+        const kd::ConfusionMatrix m = kd::confusionMatrix(members.back(), out.dataset->test.labels, classes);
+        QCOMPARE(m.accuracy(), r.stages[std::size_t(k)].model.testAccuracy);
+    }
+
+    int correct = 0;
+    double loss = 0;
+    for (int i = 0; i < kTest; ++i) {
+        std::vector<double> mean(std::size_t(classes), 0.0);
+        for (const std::vector<float>& m : members) {
+            const std::vector<double> p = kd::softmaxAtTemperature(row(m, i, classes), classes, 1.0);
+            for (int j = 0; j < classes; ++j)
+                mean[std::size_t(j)] += p[std::size_t(j)] / 3.0;
+        }
+        const std::vector<double> ensemble =
+            kd::softmaxAtTemperature(row(out.teacher, i, classes), classes, 1.0);
+        for (int j = 0; j < classes; ++j)
+            QVERIFY2(std::abs(ensemble[std::size_t(j)] - mean[std::size_t(j)]) <= 1e-5,
+                     qPrintable(QString("image %1 class %2: ensemble %3, mean of members %4")
+                                    .arg(i)
+                                    .arg(j)
+                                    .arg(ensemble[std::size_t(j)])
+                                    .arg(mean[std::size_t(j)])));
+        const std::int64_t label = out.dataset->test.labels[std::size_t(i)];
+        correct += std::max_element(mean.begin(), mean.end()) - mean.begin() == label;
+        loss -= std::log(mean[std::size_t(label)]);
+    }
+    QCOMPARE(r.teacher.testAccuracy, double(correct) / kTest);
+    QVERIFY2(
+        std::abs(r.teacher.testLoss - loss / kTest) <= 1e-5 * loss / kTest,
+        qPrintable(
+            QString("test loss %1, of the mean probabilities %2").arg(r.teacher.testLoss).arg(loss / kTest)));
+    const kd::ConfusionMatrix m = kd::confusionMatrix(out.teacher, out.dataset->test.labels, classes);
+    QCOMPARE(m.accuracy(), r.teacher.testAccuracy);
+}
+
+// An ensemble of one is its member: the kd teacher, and the same distilled student.
+void TestTrainer::ensembleOfOneDistilsLikeKd() {
+    kd::ExperimentConfig config = methodConfig("ensemble");
+    config.ensembleSize = 1;
+    kd::Trainer trainer;
+    const kd::ExperimentResult r = trainer.run(config);
+    const kd::ExperimentResult& ref = kdReference(config);
+    QVERIFY(!r.stopped);
+    QCOMPARE(r.stages.size(), std::size_t(1));
+    QCOMPARE(r.teacher.testAccuracy, ref.teacher.testAccuracy);
+    QCOMPARE(r.teacher.testLoss, ref.teacher.testLoss);
+    compareTrained(r.student, historyOf(r, kd::Role::Student), ref.student,
+                   historyOf(ref, kd::Role::Student));
+    compareTrained(r.baseline, historyOf(r, kd::Role::Baseline), ref.baseline,
+                   historyOf(ref, kd::Role::Baseline));
+}
+
+// ensemble_teachers names the members (ensemble_size is then ignored); member k keeps the seed teacher_seed +
+// k.
+void TestTrainer::ensembleTeachersListDefinesTheMembers() {
+    kd::ExperimentConfig config = methodConfig("ensemble");
+    config.ensembleSize = 5;
+    config.ensembleTeachers = "mlp:24; mlp:32";
+    config.epochs = 0;
+    kd::Trainer trainer;
+    StageRecorder rec;
+    trainer.setObserver(&rec);
+    const kd::ExperimentResult r = trainer.run(config);
+    QVERIFY(!r.stopped);
+    QCOMPARE(r.stages.size(), std::size_t(2));
+    QCOMPARE(r.stages[0].model.spec, std::string("mlp:24"));
+    QCOMPARE(r.stages[1].model.spec, std::string("mlp:32"));
+    QCOMPARE(r.teacher.spec, std::string("mlp:24 + mlp:32"));
+    QCOMPARE(r.teacher.stats.params, r.stages[0].model.stats.params + r.stages[1].model.stats.params);
+    QCOMPARE(rec.batchCount(kd::Role::Teacher), 2 * kBatchesPerEpoch);
+
+    // Member 2 (mlp:32, seed + 1) is member 2 of an ensemble of copies of mlp:32.
+    kd::ExperimentConfig copies = config;
+    copies.ensembleTeachers.clear();
+    copies.ensembleSize = 2;
+    kd::Trainer other;
+    const kd::ExperimentResult c = other.run(copies);
+    QCOMPARE(c.stages.size(), std::size_t(2));
+    compareTrained(r.stages[1].model, r.stages[1].history, c.stages[1].model, c.stages[1].history);
+    QVERIFY(c.stages[0].model.initialWeightsHash != r.stages[0].model.initialWeightsHash);
+}
+
+// Stopped while member 2 trains: the run is stopped, nothing is kept as a teacher, and the next run asked to
+// reuse the teacher trains the whole ensemble.
+void TestTrainer::ensembleStoppedInAMemberIsNotReused() {
+    kd::ExperimentConfig config = methodConfig("ensemble");
+    config.ensembleSize = 3;
+    config.epochs = 0;
+    kd::Trainer trainer;
+    StageRecorder rec;
+    rec.onBatch = [&](const kd::BatchMetrics& m) {
+        if (m.stage == 1 && m.batch == 3)
+            trainer.requestStop();
+    };
+    trainer.setObserver(&rec);
+    const kd::ExperimentResult stopped = trainer.run(config);
+    QVERIFY(stopped.stopped);
+    QVERIFY(!stopped.teacher.trained);
+    QVERIFY(!stopped.baseline.trained);
+    QVERIFY(!stopped.student.trained);
+    QCOMPARE(rec.batches.size(), std::size_t(kBatchesPerEpoch + 3));
+    QCOMPARE(rec.log.back(), QString("batches teacher 1"));
+    QCOMPARE(rec.finished.size(), std::size_t(1)); // member 2 never finished
+    QVERIFY(stopped.stages.size() >= 1);
+    QVERIFY(stopped.stages[0].model.trained);
+    if (stopped.stages.size() > 1)
+        QVERIFY(!stopped.stages[1].model.trained);
+    QCOMPARE(rec.phases.back(), kd::Phase::Done);
+    QVERIFY(!trainer.hasTeacher());
+
+    rec.onBatch = nullptr;
+    rec.batches.clear();
+    rec.finished.clear();
+    const kd::ExperimentResult again = trainer.run(config, /*reuseTeacher=*/true);
+    QVERIFY(!again.stopped);
+    QVERIFY(again.teacher.trained);
+    QCOMPARE(rec.batchCount(kd::Role::Teacher), 3 * kBatchesPerEpoch);
+    QCOMPARE(rec.finished.size(), std::size_t(3));
+    QCOMPARE(again.stages.size(), std::size_t(3));
+    // The first member is the same as before the stop: the retrained ensemble starts from scratch.
+    compareTrained(again.stages[0].model, again.stages[0].history, stopped.stages[0].model,
+                   stopped.stages[0].history);
+    QVERIFY(trainer.hasTeacher());
+}
+
+// A finished ensemble is reused like a teacher: no member trains again, the members are still reported (as
+// not trained in this run) and saved, and the students are the same as the first time. A kd run does not
+// take the ensemble for its teacher.
+void TestTrainer::ensembleReusedWithItsMembers() {
+    kd::ExperimentConfig config = methodConfig("ensemble");
+    config.ensembleSize = 2;
+    kd::Trainer trainer;
+    StageRecorder rec;
+    trainer.setObserver(&rec);
+    const kd::ExperimentResult first = trainer.run(config);
+    QVERIFY(!first.stopped);
+    QVERIFY(trainer.hasTeacher());
+    const std::vector<float> ensembleOutputs = trainer.testOutputs().teacher;
+
+    rec = StageRecorder();
+    const kd::ExperimentResult second = trainer.run(config, /*reuseTeacher=*/true);
+    QVERIFY(!second.stopped);
+    QCOMPARE(rec.batchCount(kd::Role::Teacher), 0);
+    QVERIFY(rec.started.empty());
+    QVERIFY(!second.teacher.trained);
+    QCOMPARE(second.teacher.spec, first.teacher.spec);
+    QCOMPARE(second.teacher.testAccuracy, first.teacher.testAccuracy);
+    QCOMPARE(second.method, std::string("ensemble"));
+    QCOMPARE(second.stages.size(), std::size_t(2));
+    for (std::size_t k = 0; k < 2; ++k) {
+        QCOMPARE(second.stages[k].id, first.stages[k].id);
+        QVERIFY(!second.stages[k].model.trained);
+        QCOMPARE(second.stages[k].model.testAccuracy, first.stages[k].model.testAccuracy);
+        QCOMPARE(second.stages[k].model.initialWeightsHash, first.stages[k].model.initialWeightsHash);
+    }
+    compareTrained(second.student, historyOf(second, kd::Role::Student), first.student,
+                   historyOf(first, kd::Role::Student));
+    QVERIFY(trainer.testOutputs().teacher == ensembleOutputs);
+    QTemporaryDir tmp;
+    QVERIFY(tmp.isValid());
+    const std::string memberPath = tmp.filePath("member-2.pt").toStdString();
+    trainer.saveStageCheckpoint(1, memberPath);
+    QCOMPARE(kd::readCheckpointInfo(memberPath).spec, std::string("mlp:32"));
+
+    // Another ensemble size is another teacher.
+    kd::ExperimentConfig three = config;
+    three.ensembleSize = 3;
+    three.epochs = 0;
+    rec = StageRecorder();
+    QVERIFY(trainer.run(three, /*reuseTeacher=*/true).teacher.trained);
+    QCOMPARE(rec.batchCount(kd::Role::Teacher), 3 * kBatchesPerEpoch);
+
+    // kd with "reuse teacher" after an ensemble trains its own teacher, which is then a model to save.
+    kd::ExperimentConfig plain = config;
+    plain.method = "kd";
+    rec = StageRecorder();
+    const kd::ExperimentResult r = trainer.run(plain, /*reuseTeacher=*/true);
+    QCOMPARE(rec.batchCount(kd::Role::Teacher), kBatchesPerEpoch);
+    QVERIFY(r.teacher.trained);
+    QVERIFY(r.stages.empty());
+    QCOMPARE(r.method, std::string("kd"));
+    compareModelResults(r.teacher, kdReference(plain).teacher);
+    const std::string teacherPath = tmp.filePath("teacher.pt").toStdString();
+    trainer.saveCheckpoint(kd::Role::Teacher, teacherPath);
+    QCOMPARE(kd::readCheckpointInfo(teacherPath).spec, std::string("mlp:32"));
+}
+
+void TestTrainer::bornAgain_data() {
+    QTest::addColumn<int>("generations");
+    QTest::newRow("1 generation") << 1;
+    QTest::newRow("2 generations") << 2;
+    QTest::newRow("3 generations") << 3;
+}
+
+// Born-again: students with the teacher's architecture, generation 1 distilled from the teacher exactly as
+// kd distils a student of that architecture, each later generation from the one before (from its own
+// weights), the last one the run's student.
+void TestTrainer::bornAgain() {
+    QFETCH(int, generations);
+    kd::ExperimentConfig config = methodConfig("born-again");
+    config.generations = generations;
+    kd::ExperimentConfig sameSpec = config;
+    sameSpec.student = config.teacher;
+    const kd::ExperimentResult& ref = kdReference(sameSpec);
+    kd::Trainer trainer;
+    StageRecorder rec;
+    trainer.setObserver(&rec);
+    const kd::ExperimentResult r = trainer.run(config);
+    QVERIFY(!r.stopped);
+    QCOMPARE(r.method, std::string("born-again"));
+    QCOMPARE(r.stages.size(), std::size_t(generations - 1));
+
+    QStringList expected{"batches teacher -1", "epoch teacher -1 1", "batches baseline -1",
+                         "epoch baseline -1 1"};
+    for (int g = 1; g < generations; ++g)
+        expected << QString("start %1 generation-%2").arg(g - 1).arg(g)
+                 << QString("batches student %1").arg(g - 1) << QString("epoch student %1 1").arg(g - 1)
+                 << QString("finish %1 generation-%2").arg(g - 1).arg(g);
+    expected << "batches student -1"
+             << "epoch student -1 1";
+    QCOMPARE(rec.log, expected);
+
+    // Every student has the teacher's architecture (the configured student is not used).
+    QCOMPARE(r.student.spec, r.teacher.spec);
+    QCOMPARE(r.baseline.spec, r.teacher.spec);
+    compareTrained(r.teacher, historyOf(r, kd::Role::Teacher), ref.teacher,
+                   historyOf(ref, kd::Role::Teacher));
+    compareTrained(r.baseline, historyOf(r, kd::Role::Baseline), ref.baseline,
+                   historyOf(ref, kd::Role::Baseline));
+    // Generation 1 is the kd student with the teacher's architecture.
+    if (generations == 1) {
+        compareTrained(r.student, historyOf(r, kd::Role::Student), ref.student,
+                       historyOf(ref, kd::Role::Student));
+        return;
+    }
+    const kd::StageResult& first = r.stages[0];
+    compareTrained(first.model, first.history, ref.student, historyOf(ref, kd::Role::Student));
+    QCOMPARE(first.history[0].role, kd::Role::Student);
+    QVERIFY(first.history[0].trainSoft > 0); // distilled
+    std::vector<std::uint64_t> hashes;
+    for (std::size_t g = 0; g < r.stages.size(); ++g) {
+        const kd::StageResult& st = r.stages[g];
+        QCOMPARE(st.id, "generation-" + std::to_string(g + 1));
+        QCOMPARE(st.name, "generation " + std::to_string(g + 1));
+        QCOMPARE(st.kind, std::string("generation"));
+        QCOMPARE(st.model.spec, r.teacher.spec);
+        QVERIFY(st.model.trained);
+        hashes.push_back(st.model.initialWeightsHash);
+    }
+    hashes.push_back(r.student.initialWeightsHash);
+    std::sort(hashes.begin(), hashes.end());
+    QVERIFY2(std::unique(hashes.begin(), hashes.end()) == hashes.end(),
+             "two generations start from the same weights");
+    // The last generation learnt from the one before, not from the teacher: not the kd student.
+    QVERIFY(r.student.testLoss != ref.student.testLoss);
+    // Each generation's checkpoint is its model.
+    QTemporaryDir tmp;
+    QVERIFY(tmp.isValid());
+    const std::string path = tmp.filePath("generation-1.pt").toStdString();
+    trainer.saveStageCheckpoint(0, path);
+    QCOMPARE(kd::readCheckpointInfo(path).spec, r.teacher.spec);
+}
+
+// With a loaded teacher, born-again students take the checkpoint's architecture, not --teacher's.
+void TestTrainer::bornAgainFromCheckpointUsesItsArchitecture() {
+    QTemporaryDir tmp;
+    QVERIFY(tmp.isValid());
+    const std::string path = tmp.filePath("teacher.pt").toStdString();
+    kd::ExperimentConfig config = methodConfig("kd");
+    config.epochs = 0;
+    config.teacher = "mlp:24";
+    {
+        kd::Trainer trainer;
+        trainer.run(config);
+        trainer.saveCheckpoint(kd::Role::Teacher, path);
+    }
+    config.method = "born-again";
+    config.generations = 2;
+    config.teacher = "mlp:64"; // ignored: the checkpoint says what the teacher is
+    config.teacherCheckpoint = path;
+    kd::Trainer trainer;
+    const kd::ExperimentResult r = trainer.run(config);
+    QVERIFY(!r.stopped);
+    QCOMPARE(r.teacher.spec, std::string("mlp:24"));
+    QCOMPARE(r.stages.size(), std::size_t(1));
+    QCOMPARE(r.stages[0].model.spec, std::string("mlp:24"));
+    QCOMPARE(r.baseline.spec, std::string("mlp:24"));
+    QCOMPARE(r.student.spec, std::string("mlp:24"));
+}
+
+// Teacher -> assistant -> student, next to "direct KD" (the kd student itself) and from the same start.
+void TestTrainer::assistantComparedWithDirectKd() {
+    const kd::ExperimentConfig config = methodConfig("assistant");
+    const kd::ExperimentResult& ref = kdReference(config);
+    kd::Trainer trainer;
+    StageRecorder rec;
+    trainer.setObserver(&rec);
+    const kd::ExperimentResult r = trainer.run(config);
+    QVERIFY(!r.stopped);
+    QCOMPARE(r.method, std::string("assistant"));
+    const QStringList expected{"batches teacher -1",  "epoch teacher -1 1", "batches baseline -1",
+                               "epoch baseline -1 1", "start 0 assistant",  "batches student 0",
+                               "epoch student 0 1",   "finish 0 assistant", "start 1 direct",
+                               "batches student 1",   "epoch student 1 1",  "finish 1 direct",
+                               "batches student -1",  "epoch student -1 1"};
+    QCOMPARE(rec.log, expected);
+
+    QCOMPARE(r.stages.size(), std::size_t(2));
+    const kd::StageResult& assistant = r.stages[0];
+    const kd::StageResult& direct = r.stages[1];
+    QCOMPARE(assistant.id, std::string("assistant"));
+    QCOMPARE(assistant.kind, std::string("assistant"));
+    QCOMPARE(assistant.model.spec, std::string("mlp:24"));
+    QVERIFY(assistant.model.trained);
+    QVERIFY(assistant.history[0].trainSoft > 0); // distilled from the teacher
+    QCOMPARE(direct.id, std::string("direct"));
+    QCOMPARE(direct.name, std::string("direct KD"));
+    QCOMPARE(direct.kind, std::string("direct"));
+
+    compareTrained(r.teacher, historyOf(r, kd::Role::Teacher), ref.teacher,
+                   historyOf(ref, kd::Role::Teacher));
+    compareTrained(r.baseline, historyOf(r, kd::Role::Baseline), ref.baseline,
+                   historyOf(ref, kd::Role::Baseline));
+    // Direct KD is the kd student, bit for bit.
+    compareTrained(direct.model, direct.history, ref.student, historyOf(ref, kd::Role::Student));
+    // The student via the assistant starts from the same weights, and learns something else.
+    QCOMPARE(r.student.spec, std::string("mlp:16"));
+    QCOMPARE(r.student.initialWeightsHash, direct.model.initialWeightsHash);
+    QVERIFY(r.student.initialWeightsHash != assistant.model.initialWeightsHash);
+    QVERIFY(historyOf(r, kd::Role::Student)[0].trainSoft != direct.history[0].trainSoft);
+
+    QTemporaryDir tmp;
+    QVERIFY(tmp.isValid());
+    for (int k = 0; k < 2; ++k) {
+        const std::string path =
+            tmp.filePath(QString::fromStdString(r.stages[std::size_t(k)].id) + ".pt").toStdString();
+        trainer.saveStageCheckpoint(k, path);
+        QCOMPARE(kd::readCheckpointInfo(path).spec, r.stages[std::size_t(k)].model.spec);
+    }
 }
 
 QTEST_GUILESS_MAIN(TestTrainer)
