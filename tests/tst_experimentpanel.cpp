@@ -34,6 +34,12 @@ private Q_SLOTS:
     void invalidLearningRateNamesField();
     void runningLocksAllButTemperatureAndAlpha();
     void tooltipsExplainTheSliders();
+    void methodShowsItsOwnSettings_data();
+    void methodShowsItsOwnSettings();
+    void methodSettingsRoundTrip_data();
+    void methodSettingsRoundTrip();
+    void badMethodSettingsNameTheField_data();
+    void badMethodSettingsNameTheField();
 };
 
 void TestExperimentPanel::temperatureSliderIsLogScale_data() {
@@ -195,6 +201,118 @@ void TestExperimentPanel::tooltipsExplainTheSliders() {
     QVERIFY(panel.temperatureSlider()->toolTip().contains("softens"));
     QVERIFY(panel.alphaSlider()->toolTip().contains("true labels"));
     QVERIFY(panel.reuseTeacherBox()->toolTip().contains("teacher"));
+}
+
+void TestExperimentPanel::methodShowsItsOwnSettings_data() {
+    QTest::addColumn<QString>("method");
+    QTest::addColumn<bool>("ensembleRows");
+    QTest::addColumn<bool>("generationsRow");
+    QTest::addColumn<bool>("assistantRow");
+    QTest::addColumn<bool>("studentEditable");
+    QTest::addColumn<QString>("helpMentions");
+    QTest::newRow("kd") << "kd" << false << false << false << true << "softened";
+    QTest::newRow("ensemble") << "ensemble" << true << false << false << true
+                              << "mean of their probabilities";
+    QTest::newRow("born-again") << "born-again" << false << true << false << false << "generation";
+    QTest::newRow("assistant") << "assistant" << false << false << true << true << "assistant";
+}
+
+void TestExperimentPanel::methodShowsItsOwnSettings() {
+    QFETCH(QString, method);
+    QFETCH(bool, ensembleRows);
+    QFETCH(bool, generationsRow);
+    QFETCH(bool, assistantRow);
+    QFETCH(bool, studentEditable);
+    QFETCH(QString, helpMentions);
+    ExperimentPanel panel;
+    panel.show();
+    QSignalSpy edited(&panel, &ExperimentPanel::configEdited);
+    // Chosen the way a user does: activating the combo box entry.
+    const int index = panel.methodBox()->findData(method);
+    QVERIFY(index >= 0);
+    panel.methodBox()->setCurrentIndex(index);
+    Q_EMIT panel.methodBox()->activated(index);
+    QVERIFY(edited.count() >= 1);
+    QCOMPARE(QString::fromStdString(panel.config().method), method);
+    QCOMPARE(panel.isMethodRowVisible(panel.ensembleSizeSpin()), ensembleRows);
+    QCOMPARE(panel.isMethodRowVisible(panel.ensembleTeachersEdit()), ensembleRows);
+    QCOMPARE(panel.isMethodRowVisible(panel.generationsSpin()), generationsRow);
+    QCOMPARE(panel.isMethodRowVisible(panel.assistantEditor()), assistantRow);
+    QCOMPARE(panel.studentEditor()->isEnabled(), studentEditable);
+    QVERIFY2(panel.methodHelp()->text().contains(helpMentions), qPrintable(panel.methodHelp()->text()));
+    // Born-again students take the teacher's architecture, and the panel says so.
+    if (method == "born-again")
+        QVERIFY(panel.compressionLabel()->text().contains("teacher's architecture"));
+    // While training the method is locked like the models.
+    panel.setRunning(true);
+    QVERIFY(!panel.methodBox()->isEnabled());
+    QVERIFY(!panel.studentEditor()->isEnabled());
+    panel.setRunning(false);
+    QCOMPARE(panel.studentEditor()->isEnabled(), studentEditable);
+}
+
+void TestExperimentPanel::methodSettingsRoundTrip_data() {
+    QTest::addColumn<QString>("method");
+    QTest::newRow("ensemble") << "ensemble";
+    QTest::newRow("born-again") << "born-again";
+    QTest::newRow("assistant") << "assistant";
+}
+
+void TestExperimentPanel::methodSettingsRoundTrip() {
+    QFETCH(QString, method);
+    kd::ExperimentConfig c;
+    c.method = method.toStdString();
+    c.ensembleSize = 5;
+    c.ensembleTeachers = "mlp:64;lenet5";
+    c.generations = 4;
+    c.assistant = "mlp:256,64";
+    ExperimentPanel panel;
+    panel.setConfig(c);
+    QCOMPARE(panel.methodBox()->currentData().toString(), method);
+    QCOMPARE(panel.ensembleSizeSpin()->value(), 5);
+    QCOMPARE(panel.generationsSpin()->value(), 4);
+    QCOMPARE(panel.assistantEditor()->spec(), QString("mlp:256,64"));
+    QCOMPARE(kd::configToJson(panel.config()), kd::configToJson(c));
+    QVERIFY2(panel.validationError().isEmpty(), qPrintable(panel.validationError()));
+}
+
+void TestExperimentPanel::badMethodSettingsNameTheField_data() {
+    QTest::addColumn<QString>("method");
+    QTest::addColumn<QString>("members");
+    QTest::addColumn<QString>("assistant");
+    QTest::addColumn<QString>("field");
+    QTest::newRow("bad member spec") << "ensemble"
+                                     << "mlp:64;cnn:"
+                                     << "mlp:512"
+                                     << "ensemble_teachers";
+    QTest::newRow("empty member") << "ensemble"
+                                  << "mlp:64;;lenet5"
+                                  << "mlp:512"
+                                  << "ensemble_teachers";
+    QTest::newRow("bad assistant") << "assistant"
+                                   << ""
+                                   << "mlp:0"
+                                   << "assistant";
+}
+
+void TestExperimentPanel::badMethodSettingsNameTheField() {
+    QFETCH(QString, method);
+    QFETCH(QString, members);
+    QFETCH(QString, assistant);
+    QFETCH(QString, field);
+    kd::ExperimentConfig c;
+    c.method = method.toStdString();
+    ExperimentPanel panel;
+    panel.setConfig(c);
+    panel.ensembleTeachersEdit()->setText(members);
+    panel.assistantEditor()->setSpec(assistant);
+    const QString error = panel.validationError();
+    QVERIFY2(error.startsWith(field) || error.contains(" " + field + ":"), qPrintable(error));
+    // The same settings under kd are not in the way (only the chosen method's settings count).
+    if (method == "ensemble") {
+        panel.methodBox()->setCurrentIndex(panel.methodBox()->findData("kd"));
+        QVERIFY2(panel.validationError().isEmpty(), qPrintable(panel.validationError()));
+    }
 }
 
 QTEST_MAIN(TestExperimentPanel)

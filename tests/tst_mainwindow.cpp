@@ -5,6 +5,7 @@
 #include "efficiencyview.h"
 #include "experimentpanel.h"
 #include "mainwindow.h"
+#include "methodplot.h"
 #include "openmpwait.h"
 #include "plots.h"
 #include "sweepwindow.h"
@@ -12,6 +13,7 @@
 #include "trainingworker.h"
 
 #include "kdcore/analysis.h"
+#include "kdcore/report.h"
 #include "kdcore/trainer.h"
 #include "testdata.h"
 
@@ -63,6 +65,8 @@ private Q_SLOTS:
     void presetSeriesRunsEveryRunWithOneTeacher();
     void omittedClassRunShowsBiasAndNeverFedClass();
     void sweepWindowOpensWithThePanelsSettings();
+    void methodRunShowsEveryModelAndSurvivesSaving_data();
+    void methodRunShowsEveryModelAndSurvivesSaving();
 
 private:
     kd::ExperimentConfig tinyConfig(int epochs = 2) const;
@@ -505,7 +509,12 @@ void TestMainWindow::builtInPresetsLoad() {
         QVERIFY(w.presetBanner()->isVisibleTo(&w));
         QVERIFY(w.panel()->validationError().isEmpty());
     }
-    // The last one is "Omitted class": its settings reach the panel, explanation in the banner.
+    // The method presets come last; the last one's method reaches the panel.
+    QCOMPARE(QString::fromStdString(w.panel()->config().method), QString("assistant"));
+    QVERIFY(w.panel()->isMethodRowVisible(w.panel()->assistantEditor()));
+    // "Omitted class": its settings reach the panel, explanation in the banner.
+    QVERIFY(w.loadPreset(presets.at(presets.indexOf(QRegularExpression(".*omitted-class.json")))));
+    QCOMPARE(QString::fromStdString(w.panel()->config().method), QString("kd"));
     QCOMPARE(w.panel()->omitClassSpin()->value(), 3);
     QCOMPARE(w.panel()->config().omitClass, 3);
     QVERIFY(w.presetBanner()->text().contains("Omitted class"));
@@ -579,6 +588,69 @@ void TestMainWindow::sweepWindowOpensWithThePanelsSettings() {
     QVERIFY(sweep->startSweep());
     delete w; // stops the sweep and closes its window with the main window
     QVERIFY(!sweep);
+}
+
+void TestMainWindow::methodRunShowsEveryModelAndSurvivesSaving_data() {
+    QTest::addColumn<QString>("method");
+    QTest::addColumn<QStringList>("bars"); // the method chart's models, in order
+    QTest::newRow("ensemble") << "ensemble"
+                              << QStringList{"member 1", "member 2", "ensemble", "baseline", "student"};
+    QTest::newRow("born-again") << "born-again"
+                                << QStringList{"teacher", "baseline", "generation 1", "generation 2"};
+    QTest::newRow("assistant") << "assistant"
+                               << QStringList{"teacher", "assistant", "baseline", "direct KD",
+                                              "via assistant"};
+}
+
+// A method chosen in the panel trains every model it needs; the method chart (in place of the bar chart)
+// shows them all in order with the verdict, and a saved .kdlab file brings them back.
+void TestMainWindow::methodRunShowsEveryModelAndSurvivesSaving() {
+    QFETCH(QString, method);
+    QFETCH(QStringList, bars);
+    const QString path = m_tmp.filePath(method + ".kdlab");
+    {
+        MainWindow w;
+        w.setAskToSave(false);
+        kd::ExperimentConfig c = tinyConfig(1);
+        c.method = method.toStdString();
+        c.ensembleSize = 2;
+        c.generations = 2;
+        c.assistant = "mlp:32";
+        w.setConfig(c);
+        QCOMPARE(QString::fromStdString(w.panel()->config().method), method);
+        QSignalSpy stages(w.worker(), &kdui::TrainingWorker::stageReported);
+        QVERIFY(runToEnd(w));
+        const kd::RunRecord* run = w.runs().front().get();
+        QCOMPARE(QString::fromStdString(run->status), QString("done"));
+        QCOMPARE(QString::fromStdString(run->result.method), method);
+        QCOMPARE(stages.count(), 2 * int(run->result.stages.size())); // started + finished each
+        QVERIFY(w.isMethodPlotShown());
+        QCOMPARE(w.methodPlot()->barCount(), int(bars.size()));
+        for (int i = 0; i < bars.size(); ++i) {
+            QVERIFY2(w.methodPlot()->barLabel(i).startsWith(bars[i]),
+                     qPrintable(w.methodPlot()->barLabel(i)));
+            QVERIFY(w.methodPlot()->barValue(i) > 0.3);
+        }
+        QCOMPARE(w.methodPlot()->verdictText(), QString::fromStdString(kd::methodVerdict(run->result)));
+        QVERIFY(!w.methodPlot()->verdictText().isEmpty());
+        // The three usual curves are there; the extra models are not mixed into them.
+        for (Role role : {Role::Baseline, Role::Student})
+            QCOMPARE(w.accuracyPlot()->pointCount(run, role), 1);
+        QCOMPARE(w.progressBar()->value(), 1000);
+        QString error;
+        QVERIFY2(w.saveExperiment(path, &error), qPrintable(error));
+    }
+    MainWindow w;
+    w.setAskToSave(false);
+    QString error;
+    QVERIFY2(w.openExperiment(path, &error), qPrintable(error));
+    QCOMPARE(QString::fromStdString(w.panel()->config().method), method);
+    QVERIFY(w.isMethodPlotShown());
+    QCOMPARE(w.methodPlot()->barCount(), int(bars.size()));
+    // A kd run selected afterwards brings the usual bar chart back.
+    w.setConfig(tinyConfig(1));
+    QVERIFY(runToEnd(w));
+    QVERIFY(!w.isMethodPlotShown());
 }
 
 // QTEST_MAIN, plus what kdlab's main() does first (see openmpwait.h), so the latency measured is the app's.

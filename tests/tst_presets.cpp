@@ -2,6 +2,7 @@
 // series, on generated data with one epoch each, keeping the preset's models, T, alpha and transfer set).
 #include "kdcore/config.h"
 #include "kdcore/error.h"
+#include "kdcore/modelspec.h"
 #include "kdcore/trainer.h"
 
 #include "testdata.h"
@@ -116,6 +117,23 @@ void TestPresets::guidedPresetsArePresent() {
     const kd::Preset omitted = load("omitted-class.json");
     QCOMPARE(omitted.config.omitClass, 3);
     QCOMPARE(omitted.config.dataset, std::string("mnist-digits"));
+    // One preset per method (issue #5), each set up the way its method needs.
+    const kd::Preset ensemble = load("ensemble.json");
+    QCOMPARE(ensemble.config.method, std::string("ensemble"));
+    QVERIFY(kd::ensembleMemberSpecs(ensemble.config).size() >= 2);
+    const kd::Preset bornAgain = load("born-again.json");
+    QCOMPARE(bornAgain.config.method, std::string("born-again"));
+    QVERIFY(bornAgain.config.generations >= 2);
+    QCOMPARE(bornAgain.config.student, bornAgain.config.teacher); // what the run will train anyway
+    const kd::Preset assistant = load("teacher-assistant.json");
+    QCOMPARE(assistant.config.method, std::string("assistant"));
+    // The assistant sits between student and teacher in compute per image (a CNN has few parameters for its
+    // FLOPs, so parameters would not order them).
+    auto flops = [](const std::string& spec) {
+        return kd::modelStats(kd::parseModelSpec(spec)).flopsPerSample;
+    };
+    QVERIFY(flops(assistant.config.student) < flops(assistant.config.assistant));
+    QVERIFY(flops(assistant.config.assistant) < flops(assistant.config.teacher));
 }
 
 QTEST_GUILESS_MAIN(TestPresets)

@@ -20,6 +20,8 @@ private Q_SLOTS:
     void progressCoversTheWholeRun_data();
     void progressCoversTheWholeRun();
     void runNameSaysWhatDiffers();
+    void methodsProgressCoversEveryModel_data();
+    void methodsProgressCoversEveryModel();
 };
 
 namespace {
@@ -139,6 +141,63 @@ void TestRunRecorder::runNameSaysWhatDiffers() {
     c.alpha = 0.9;
     c.student = "mlp:32";
     QCOMPARE(QString::fromStdString(kdui::runName(c)), QString("T=4 a=0.9 mlp:32"));
+}
+
+void TestRunRecorder::methodsProgressCoversEveryModel_data() {
+    QTest::addColumn<QString>("method");
+    QTest::addColumn<int>("stages");       // extra models, trained before the student
+    QTest::addColumn<bool>("stagesFirst"); // ensemble members come before the baseline
+    QTest::newRow("ensemble of 3") << "ensemble" << 3 << true;
+    QTest::newRow("born-again, 4 generations") << "born-again" << 3 << false;
+    QTest::newRow("assistant") << "assistant" << 2 << false;
+}
+
+// Every model the method trains moves the progress bar, which ends at exactly 100%; the extra models give no
+// points on the loss curves (those are the teacher's, baseline's and student's).
+void TestRunRecorder::methodsProgressCoversEveryModel() {
+    QFETCH(QString, method);
+    QFETCH(int, stages);
+    QFETCH(bool, stagesFirst);
+    kd::ExperimentConfig c;
+    c.method = method.toStdString();
+    c.ensembleSize = 3;
+    c.generations = 4;
+    c.teacherEpochs = 2;
+    c.epochs = 3;
+    RunRecorder r;
+    r.begin(c, /*teacherTrains=*/true);
+    struct Model {
+        Role role;
+        int stage;
+        int epochs;
+    };
+    std::vector<Model> models;
+    auto addStages = [&](Role role, int epochs) {
+        for (int s = 0; s < stages; ++s)
+            models.push_back({role, s, epochs});
+    };
+    if (stagesFirst)
+        addStages(Role::Teacher, 2);
+    else
+        models.push_back({Role::Teacher, -1, 2});
+    models.push_back({Role::Baseline, -1, 3});
+    if (!stagesFirst)
+        addStages(Role::Student, 3);
+    models.push_back({Role::Student, -1, 3});
+    double last = 0;
+    int stagePoints = 0;
+    for (const Model& m : models)
+        for (int e = 1; e <= m.epochs; ++e)
+            for (int b = 1; b <= 10; ++b) {
+                kd::BatchMetrics metrics = batch(m.role, e, b, 10, 1.0);
+                metrics.stage = m.stage;
+                const auto u = r.addBatch(metrics);
+                stagePoints += m.stage >= 0 && u.point.has_value();
+                QVERIFY(r.progress() >= last);
+                last = r.progress();
+            }
+    QVERIFY2(std::abs(r.progress() - 1.0) < 1e-9, qPrintable(QString::number(r.progress())));
+    QCOMPARE(stagePoints, 0);
 }
 
 QTEST_GUILESS_MAIN(TestRunRecorder)

@@ -19,6 +19,7 @@
 #include <QToolButton>
 #include <QVBoxLayout>
 
+#include <algorithm>
 #include <cmath>
 
 namespace kdui {
@@ -139,6 +140,12 @@ ExperimentPanel::ExperimentPanel(QWidget* parent)
     , m_teacher(new SpecEditor(tr("teacher"), this))
     , m_student(new SpecEditor(tr("student"), this))
     , m_compression(new QLabel(this))
+    , m_method(new QComboBox(this))
+    , m_methodHelp(new QLabel(this))
+    , m_ensembleSize(new QSpinBox(this))
+    , m_ensembleTeachers(new QLineEdit(this))
+    , m_generations(new QSpinBox(this))
+    , m_assistant(new SpecEditor(tr("assistant"), this))
     , m_tSlider(new QSlider(Qt::Horizontal, this))
     , m_tSpin(new QDoubleSpinBox(this))
     , m_aSlider(new QSlider(Qt::Horizontal, this))
@@ -178,6 +185,36 @@ ExperimentPanel::ExperimentPanel(QWidget* parent)
         updateCompression();
         Q_EMIT configEdited();
     });
+
+    // Method: how the student learns; each method's own settings appear under it.
+    m_method->addItem(tr("Knowledge distillation"), QStringLiteral("kd"));
+    m_method->addItem(tr("Ensemble of teachers"), QStringLiteral("ensemble"));
+    m_method->addItem(tr("Born-again (self-distillation)"), QStringLiteral("born-again"));
+    m_method->addItem(tr("Teacher assistant"), QStringLiteral("assistant"));
+    m_method->setToolTip(tr("How the student learns. Every method also trains the baseline student "
+                            "(labels only) for comparison."));
+    m_methodHelp->setWordWrap(true);
+    m_methodHelp->setForegroundRole(QPalette::PlaceholderText);
+    m_ensembleSize->setRange(1, 16);
+    m_ensembleSize->setToolTip(tr("How many teachers: copies of the teacher above, each from its own "
+                                  "seed (teacher seed + k)."));
+    m_ensembleTeachers->setPlaceholderText(tr("optional: specs separated by ';'"));
+    m_ensembleTeachers->setClearButtonEnabled(true);
+    m_ensembleTeachers->setToolTip(
+        tr("Different architectures as members, e.g. \"cnn:32,64;mlp:1200,1200;lenet5\". When set, "
+           "these are the members and the count above is ignored."));
+    m_generations->setRange(1, 10);
+    m_generations->setToolTip(tr("Student generations: generation 1 learns from the teacher, each "
+                                 "later one from the generation before."));
+    connect(m_method, &QComboBox::activated, this, [this] {
+        updateMethodRows();
+        updateCompression();
+        Q_EMIT configEdited();
+    });
+    connect(m_ensembleSize, &QSpinBox::valueChanged, this, &ExperimentPanel::configEdited);
+    connect(m_generations, &QSpinBox::valueChanged, this, &ExperimentPanel::configEdited);
+    connect(m_ensembleTeachers, &QLineEdit::textChanged, this, &ExperimentPanel::configEdited);
+    connect(m_assistant, &SpecEditor::specChanged, this, &ExperimentPanel::configEdited);
 
     // Temperature: log-scale slider and a spin box, kept in step.
     m_tSlider->setRange(0, kSliderSteps);
@@ -276,6 +313,13 @@ ExperimentPanel::ExperimentPanel(QWidget* parent)
     form->addRow(tr("Teacher"), m_teacher);
     form->addRow(tr("Student"), m_student);
     form->addRow(QString(), m_compression);
+    form->addRow(tr("Method"), m_method);
+    form->addRow(QString(), m_methodHelp);
+    form->addRow(tr("Teachers"), m_ensembleSize);
+    form->addRow(tr("Members"), m_ensembleTeachers);
+    form->addRow(tr("Generations"), m_generations);
+    form->addRow(tr("Assistant"), m_assistant);
+    m_form = form;
     form->addRow(tr("Temperature T"), tRow);
     form->addRow(tr("Alpha"), aRow);
     form->addRow(QString(), m_reuse);
@@ -285,7 +329,8 @@ ExperimentPanel::ExperimentPanel(QWidget* parent)
     layout->addWidget(m_advanced);
     layout->addStretch(1);
 
-    m_lockedWhileRunning = {m_dataset, m_teacher, m_student, m_reuse, m_advanced};
+    m_lockedWhileRunning = {m_dataset,          m_teacher,     m_student,   m_method, m_ensembleSize,
+                            m_ensembleTeachers, m_generations, m_assistant, m_reuse,  m_advanced};
     setConfig(kd::ExperimentConfig());
     m_advanced->setVisible(false);
 }
@@ -336,7 +381,38 @@ void ExperimentPanel::setDataset(const QString& name) {
     m_lastDatasetIndex = index;
 }
 
+bool ExperimentPanel::isMethodRowVisible(QWidget* field) const {
+    return m_form && m_form->isRowVisible(field);
+}
+
+void ExperimentPanel::updateMethodRows() {
+    const QString method = m_method->currentData().toString();
+    m_form->setRowVisible(m_ensembleSize, method == QLatin1String("ensemble"));
+    m_form->setRowVisible(m_ensembleTeachers, method == QLatin1String("ensemble"));
+    m_form->setRowVisible(m_generations, method == QLatin1String("born-again"));
+    m_form->setRowVisible(m_assistant, method == QLatin1String("assistant"));
+    // Born-again students take the teacher's architecture: the student editor has no say.
+    m_student->setEnabled(method != QLatin1String("born-again") && !m_running);
+    QString help;
+    if (method == QLatin1String("kd"))
+        help = tr("The student learns from the teacher's softened probabilities and the true labels.");
+    else if (method == QLatin1String("ensemble"))
+        help = tr("Several teachers; the student learns from the mean of their probabilities at T. "
+                  "Shows each member, the ensemble and the student.");
+    else if (method == QLatin1String("born-again"))
+        help = tr("The students have the teacher's architecture. Generation 1 learns from the teacher, "
+                  "each later generation from the one before; plots accuracy per generation.");
+    else if (method == QLatin1String("assistant"))
+        help = tr("A mid-sized assistant learns from the teacher, then the student from the assistant; "
+                  "compared with the same student taught by the teacher directly.");
+    m_methodHelp->setText(help);
+}
+
 void ExperimentPanel::updateCompression() {
+    if (m_method->currentData().toString() == QLatin1String("born-again")) {
+        m_compression->setText(tr("Born-again: every student generation has the teacher's architecture."));
+        return;
+    }
     if (!m_teacher->isValid() || !m_student->isValid() || m_student->params() == 0 ||
         m_student->flops() == 0) {
         m_compression->clear();
@@ -368,6 +444,11 @@ kd::ExperimentConfig ExperimentPanel::config() const {
     c.trainLimit = m_trainLimit->value();
     c.transferLimit = m_transferLimit->value();
     c.omitClass = m_omitClass->value();
+    c.method = m_method->currentData().toString().toStdString();
+    c.ensembleSize = m_ensembleSize->value();
+    c.ensembleTeachers = m_ensembleTeachers->text().trimmed().toStdString();
+    c.generations = m_generations->value();
+    c.assistant = m_assistant->spec().toStdString();
     bool ok = false;
     const double lr = QLocale::c().toDouble(m_lr->text(), &ok);
     c.lr = ok ? lr : -1.0; // invalid text: validateConfig names the field
@@ -389,6 +470,13 @@ void ExperimentPanel::setConfig(const kd::ExperimentConfig& c) {
     m_transferLimit->setValue(int(std::min<std::int64_t>(c.transferLimit, 100'000'000)));
     m_omitClass->setValue(std::min(c.omitClass, 999));
     m_lr->setText(QString::number(c.lr, 'g', 6));
+    const int method = m_method->findData(QString::fromStdString(c.method));
+    m_method->setCurrentIndex(method >= 0 ? method : 0); // an unknown method was refused when loaded
+    m_ensembleSize->setValue(std::clamp(c.ensembleSize, 1, 16));
+    m_ensembleTeachers->setText(QString::fromStdString(c.ensembleTeachers));
+    m_generations->setValue(std::clamp(c.generations, 1, 10));
+    m_assistant->setSpec(QString::fromStdString(c.assistant));
+    updateMethodRows();
     updateCompression();
 }
 
@@ -397,6 +485,8 @@ QString ExperimentPanel::validationError() const {
         return tr("teacher: %1").arg(m_teacher->error());
     if (!m_student->isValid())
         return tr("student: %1").arg(m_student->error());
+    if (m_method->currentData().toString() == QLatin1String("assistant") && !m_assistant->isValid())
+        return tr("assistant: %1").arg(m_assistant->error());
     try {
         kd::validateConfig(config());
     } catch (const std::exception& e) {
@@ -410,8 +500,10 @@ bool ExperimentPanel::reuseTeacher() const {
 }
 
 void ExperimentPanel::setRunning(bool running) {
+    m_running = running;
     for (QWidget* w : m_lockedWhileRunning)
         w->setEnabled(!running);
+    updateMethodRows();
 }
 
 double ExperimentPanel::temperature() const {

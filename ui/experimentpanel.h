@@ -7,6 +7,7 @@
 class QCheckBox;
 class QComboBox;
 class QDoubleSpinBox;
+class QFormLayout;
 class QLabel;
 class QLineEdit;
 class QSlider;
@@ -88,6 +89,14 @@ public:
     QSpinBox* omitClassSpin() const { return m_omitClass; }
     QLineEdit* learningRateEdit() const { return m_lr; }
     QLabel* compressionLabel() const { return m_compression; }
+    QComboBox* methodBox() const { return m_method; }
+    QLabel* methodHelp() const { return m_methodHelp; }
+    QSpinBox* ensembleSizeSpin() const { return m_ensembleSize; }
+    QLineEdit* ensembleTeachersEdit() const { return m_ensembleTeachers; }
+    QSpinBox* generationsSpin() const { return m_generations; }
+    SpecEditor* assistantEditor() const { return m_assistant; }
+    // Whether the method's own settings row is shown (only the chosen method's are).
+    bool isMethodRowVisible(QWidget* field) const;
 
     // Selects dataset `name` ("fashion-mnist", "mnist-digits" or "idx:PATH"), adding an IDX entry if needed.
     void setDataset(const QString& name);
@@ -102,12 +111,20 @@ private:
                               int (*toPosition)(double), void (ExperimentPanel::*changed)(double));
     void chooseIdxFolder();
     void updateCompression();
+    void updateMethodRows();
 
     kd::ExperimentConfig m_base;
     QComboBox* m_dataset;
     SpecEditor* m_teacher;
     SpecEditor* m_student;
     QLabel* m_compression;
+    QComboBox* m_method;
+    QLabel* m_methodHelp;
+    QSpinBox* m_ensembleSize;
+    QLineEdit* m_ensembleTeachers;
+    QSpinBox* m_generations;
+    SpecEditor* m_assistant;
+    QFormLayout* m_form = nullptr;
     QSlider* m_tSlider;
     QDoubleSpinBox* m_tSpin;
     QSlider* m_aSlider;
@@ -125,6 +142,7 @@ private:
     QLineEdit* m_lr;
     QList<QWidget*> m_lockedWhileRunning;
     bool m_syncing = false;
+    bool m_running = false;
     int m_lastDatasetIndex = 0;
 };
 

@@ -4,6 +4,7 @@
 #include "darkknowledgeview.h"
 #include "efficiencyview.h"
 #include "experimentpanel.h"
+#include "methodplot.h"
 #include "plots.h"
 #include "sweepwindow.h"
 #include "temperaturelens.h"
@@ -28,6 +29,7 @@
 #include <QProgressBar>
 #include <QScrollArea>
 #include <QSplitter>
+#include <QStackedWidget>
 #include <QStandardPaths>
 #include <QStatusBar>
 #include <QTabWidget>
@@ -75,6 +77,7 @@ MainWindow::MainWindow(QWidget* parent)
     connect(m_worker, &TrainingWorker::phaseChanged, this, &MainWindow::onPhase);
     connect(m_worker, &TrainingWorker::batchReported, this, &MainWindow::onBatch);
     connect(m_worker, &TrainingWorker::epochReported, this, &MainWindow::onEpoch);
+    connect(m_worker, &TrainingWorker::stageReported, this, &MainWindow::onStage);
     connect(m_worker, &TrainingWorker::finished, this, &MainWindow::onFinished);
     connect(m_worker, &TrainingWorker::failed, this, &MainWindow::onFailed);
     connect(m_worker, &TrainingWorker::testOutputsReady, this, &MainWindow::onTestOutputs);
@@ -199,8 +202,9 @@ void MainWindow::buildLayout() {
     m_lossPlot = new LossCurvePlot;
     m_accuracyPlot = new AccuracyPlot;
     m_barChart = new AccuracyBarChart;
+    m_methodPlot = new MethodComparisonPlot;
     for (PlotBase* plot : {static_cast<PlotBase*>(m_lossPlot), static_cast<PlotBase*>(m_accuracyPlot),
-                           static_cast<PlotBase*>(m_barChart)})
+                           static_cast<PlotBase*>(m_barChart), static_cast<PlotBase*>(m_methodPlot)})
         connect(plot, &PlotBase::errorOccurred, this, &MainWindow::showError);
     m_partsBox = new QCheckBox(tr("Show the distilled student's soft (KL) and hard (CE) loss parts"));
     connect(m_partsBox, &QCheckBox::toggled, m_lossPlot, &LossCurvePlot::setShowLossParts);
@@ -232,7 +236,10 @@ void MainWindow::buildLayout() {
     plotsSplit->addWidget(lossBox);
     auto* bottom = new QSplitter(Qt::Horizontal);
     bottom->addWidget(m_accuracyPlot);
-    bottom->addWidget(m_barChart);
+    m_comparisonStack = new QStackedWidget;
+    m_comparisonStack->addWidget(m_barChart);
+    m_comparisonStack->addWidget(m_methodPlot);
+    bottom->addWidget(m_comparisonStack);
     bottom->setSizes({440, 520});
     plotsSplit->addWidget(bottom);
     plotsSplit->setStretchFactor(0, 1);
@@ -309,9 +316,13 @@ bool MainWindow::startRun() {
     if (reuse && teacherTrains) {
         for (auto it = m_runs.rbegin(); it != m_runs.rend(); ++it) {
             const kd::ExperimentConfig& p = (*it)->config;
-            if ((*it)->status == "done" && p.dataset == config.dataset && p.teacher == config.teacher &&
-                p.teacherEpochs == config.teacherEpochs && p.seed == config.seed &&
-                p.trainLimit == config.trainLimit && p.testLimit == config.testLimit) {
+            const bool sameTeachers = (p.method == "ensemble") == (config.method == "ensemble") &&
+                                      (config.method != "ensemble" ||
+                                       kd::ensembleMemberSpecs(p) == kd::ensembleMemberSpecs(config));
+            if ((*it)->status == "done" && sameTeachers && p.dataset == config.dataset &&
+                p.teacher == config.teacher && p.teacherEpochs == config.teacherEpochs &&
+                p.seed == config.seed && p.trainLimit == config.trainLimit &&
+                p.testLimit == config.testLimit) {
                 teacherTrains = false;
                 break;
             }
@@ -323,6 +334,7 @@ bool MainWindow::startRun() {
     record->created = QDateTime::currentDateTime().toString(Qt::ISODate).toStdString();
     record->status = "running";
     record->config = config;
+    record->result.method = config.method;
     m_current = record.get();
     m_runs.push_back(std::move(record));
     m_runList->addItem(QString());
@@ -429,11 +441,35 @@ void MainWindow::onBatch(const kd::BatchMetrics& metrics) {
 void MainWindow::onEpoch(const kd::EpochMetrics& metrics) {
     if (!m_current)
         return;
+    if (metrics.stage >= 0) { // a method's extra model: the method chart shows it, the curves do not
+        std::vector<kd::StageResult>& stages = m_current->result.stages;
+        if (std::size_t(metrics.stage) >= stages.size())
+            stages.resize(std::size_t(metrics.stage) + 1);
+        stages[std::size_t(metrics.stage)].history.push_back(metrics);
+        m_methodPlot->updateRun();
+        updateRunItem(indexOf(m_current));
+        return;
+    }
     m_current->result.history.push_back(metrics);
     m_lossPlot->addEpoch(m_current, metrics);
     m_accuracyPlot->addEpoch(m_current, metrics);
     m_barChart->updateRun(m_current);
+    m_methodPlot->updateRun();
     updateRunItem(indexOf(m_current));
+}
+
+void MainWindow::onStage(int stage, const kd::StageResult& result, bool finished) {
+    if (!m_current || stage < 0)
+        return;
+    std::vector<kd::StageResult>& stages = m_current->result.stages;
+    if (std::size_t(stage) >= stages.size())
+        stages.resize(std::size_t(stage) + 1);
+    // Keep the epochs that arrived live; the finished stage brings them all anyway.
+    std::vector<kd::EpochMetrics> history = std::move(stages[std::size_t(stage)].history);
+    stages[std::size_t(stage)] = result;
+    if (!finished)
+        stages[std::size_t(stage)].history = std::move(history);
+    m_methodPlot->updateRun();
 }
 
 void MainWindow::onFinished(const kd::ExperimentResult& result, const QVariantMap& checkpoints,
@@ -444,6 +480,7 @@ void MainWindow::onFinished(const kd::ExperimentResult& result, const QVariantMa
         for (auto it = checkpoints.begin(); it != checkpoints.end(); ++it)
             m_current->checkpoints[it.key().toStdString()] = it.value().toString().toStdString();
         m_barChart->updateRun(m_current);
+        m_methodPlot->updateRun();
         updateRunItem(indexOf(m_current));
         m_dirty = true;
     }
@@ -669,7 +706,7 @@ QStringList MainWindow::builtInPresets() {
     // The order of a lesson: the default, the classic paper, then one idea per preset.
     QStringList paths;
     for (const char* name : {"fashion-mnist-default", "hinton-2015", "temperature-matters", "tiny-student",
-                             "few-labels", "omitted-class"})
+                             "few-labels", "omitted-class", "ensemble", "born-again", "teacher-assistant"})
         paths << QStringLiteral(":/presets/%1.json").arg(QLatin1String(name));
     return paths;
 }
@@ -722,6 +759,15 @@ void MainWindow::refreshPlots() {
     m_lossPlot->setRuns(shown);
     m_accuracyPlot->setRuns(shown);
     m_barChart->setRuns(shown);
+    // Another method than kd trains more models than the bar chart's three: show them all instead.
+    const kd::RunRecord* primary = shown.isEmpty() ? nullptr : shown.front();
+    const bool method = primary && primary->config.method != "kd";
+    m_methodPlot->setRun(method ? primary : nullptr);
+    m_comparisonStack->setCurrentWidget(method ? static_cast<QWidget*>(m_methodPlot) : m_barChart);
+}
+
+bool MainWindow::isMethodPlotShown() const {
+    return m_comparisonStack->currentWidget() == m_methodPlot;
 }
 
 void MainWindow::updateActions() {

@@ -13,6 +13,7 @@
 #include <memory>
 #include <vector>
 
+class QStackedWidget;
 class QAction;
 class QCheckBox;
 class QLabel;
@@ -23,6 +24,7 @@ class QTabWidget;
 namespace kdui {
 
 class AccuracyBarChart;
+class MethodComparisonPlot;
 class AccuracyPlot;
 class ConfusionView;
 class DarkKnowledgeView;
@@ -75,6 +77,10 @@ public:
     LossCurvePlot* lossPlot() const { return m_lossPlot; }
     AccuracyPlot* accuracyPlot() const { return m_accuracyPlot; }
     AccuracyBarChart* barChart() const { return m_barChart; }
+    // Beside the loss curves in place of the bar chart when the primary shown run used another method
+    // than kd (ensemble, born-again, assistant): every model the method trained.
+    MethodComparisonPlot* methodPlot() const { return m_methodPlot; }
+    bool isMethodPlotShown() const;
     TrainingWorker* worker() const { return m_worker; }
     QTabWidget* tabs() const { return m_tabs; }
     TemperatureLens* lens() const { return m_lens; }
@@ -112,6 +118,7 @@ private:
     void onPhase(kd::Phase phase, const QString& description);
     void onBatch(const kd::BatchMetrics& metrics);
     void onEpoch(const kd::EpochMetrics& metrics);
+    void onStage(int stage, const kd::StageResult& result, bool finished);
     void onFinished(const kd::ExperimentResult& result, const QVariantMap& checkpoints,
                     const QString& warning);
     void onFailed(const QString& message);
@@ -139,6 +146,8 @@ private:
     LossCurvePlot* m_lossPlot = nullptr;
     AccuracyPlot* m_accuracyPlot = nullptr;
     AccuracyBarChart* m_barChart = nullptr;
+    MethodComparisonPlot* m_methodPlot = nullptr;
+    QStackedWidget* m_comparisonStack = nullptr;
     QCheckBox* m_partsBox = nullptr;
     QTabWidget* m_tabs = nullptr;
     TemperatureLens* m_lens = nullptr;

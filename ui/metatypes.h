@@ -18,6 +18,7 @@ Q_DECLARE_METATYPE(kd::ExperimentConfig)
 Q_DECLARE_METATYPE(kd::BatchMetrics)
 Q_DECLARE_METATYPE(kd::EpochMetrics)
 Q_DECLARE_METATYPE(kd::ExperimentResult)
+Q_DECLARE_METATYPE(kd::StageResult)
 Q_DECLARE_METATYPE(kd::Phase)
 Q_DECLARE_METATYPE(kdui::TestOutputsPtr)
 

@@ -36,23 +36,44 @@ void RunRecorder::begin(const kd::ExperimentConfig& config, bool teacherTrains) 
     m_config = config;
     m_teacherTrains = teacherTrains;
     m_teacherCost = sampleCost(config.teacher);
-    m_studentCost = sampleCost(config.student);
+    m_studentCost = sampleCost(config.method == "born-again" ? config.teacher : config.student);
+    const double epochs = double(config.epochs), teacherEpochs = double(config.teacherEpochs);
+    double teacher = teacherEpochs * m_teacherCost;
+    double students = 2.0 * epochs * m_studentCost; // baseline and student
+    if (config.method == "ensemble") {
+        teacher = 0;
+        for (const std::string& spec : kd::ensembleMemberSpecs(config)) {
+            m_stageCosts.push_back(sampleCost(spec));
+            teacher += teacherEpochs * m_stageCosts.back();
+        }
+    } else if (config.method == "born-again") {
+        students += double(config.generations - 1) * epochs * m_studentCost;
+    } else if (config.method == "assistant") {
+        m_stageCosts.push_back(sampleCost(config.assistant)); // stage 0; stage 1 (direct KD): the student's
+        students += epochs * (m_stageCosts[0] + m_studentCost);
+    }
+    m_totalCost = (teacherTrains ? teacher : 0.0) + students;
 }
 
-double RunRecorder::weightOf(kd::Role role) const {
-    return role == kd::Role::Teacher ? m_teacherCost : m_studentCost;
+double RunRecorder::weightOf(const kd::BatchMetrics& m) const {
+    if (m.stage >= 0 && std::size_t(m.stage) < m_stageCosts.size())
+        return m_stageCosts[std::size_t(m.stage)];
+    return m.role == kd::Role::Teacher ? m_teacherCost : m_studentCost;
 }
 
 RunRecorder::Update RunRecorder::addBatch(const kd::BatchMetrics& m) {
     Update u;
-    if (m.role != m_role) { // each model's curve is smoothed on its own
+    if (m.role != m_role || m.stage != m_stage) { // each model's curve is smoothed on its own
         m_role = m.role;
+        m_stage = m.stage;
         m_emaCount = 0;
         m_emaLoss = m_emaSoft = m_emaHard = 0;
     }
     m_batchesPerEpoch = m.batchesPerEpoch;
-    m_doneWork += weightOf(m.role);
+    m_doneWork += weightOf(m);
     m_elapsed = m.elapsedSeconds;
+    if (m.stage >= 0)
+        return u;
 
     const double x = (m.epoch - 1) + double(m.batch) / double(std::max(1, m.batchesPerEpoch));
     if (m_haveLast && (m.temperature != m_lastT || m.alpha != m_lastAlpha))
@@ -83,9 +104,7 @@ RunRecorder::Update RunRecorder::addBatch(const kd::BatchMetrics& m) {
 double RunRecorder::progress() const {
     if (m_batchesPerEpoch <= 0)
         return 0;
-    const double teacher = m_teacherTrains ? double(m_config.teacherEpochs) * m_teacherCost : 0.0;
-    const double students = 2.0 * double(m_config.epochs) * m_studentCost;
-    const double total = double(m_batchesPerEpoch) * (teacher + students);
+    const double total = double(m_batchesPerEpoch) * m_totalCost;
     return total > 0 ? std::min(1.0, m_doneWork / total) : 0;
 }
 

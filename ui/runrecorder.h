@@ -10,13 +10,16 @@ namespace kdui {
 // thinned loss points, markers where T or alpha changed, and the run's progress with an ETA.
 class RunRecorder {
 public:
-    // `teacherTrains`: false when the teacher is reused or loaded (its phase then takes no time).
+    // `teacherTrains`: false when the teacher is reused or loaded (its phase then takes no time). The run's
+    // method decides how many models train (ensemble members, born-again generations, the assistant).
     void begin(const kd::ExperimentConfig& config, bool teacherTrains);
 
     struct Update {
         std::optional<kd::BatchPoint> point;       // a point for the curves (not every batch gives one)
         std::optional<kd::ParameterMarker> marker; // T or alpha differ from the previous batch's
     };
+    // A method's extra models (metrics.stage >= 0) count towards progress but give no curve points: the
+    // curves are the teacher's, the baseline's and the student's.
     Update addBatch(const kd::BatchMetrics& metrics);
 
     double progress() const;   // 0..1 over the whole run
@@ -27,12 +30,15 @@ public:
     static constexpr int kPointsPerEpoch = 100;
 
 private:
-    double weightOf(kd::Role role) const;
+    double weightOf(const kd::BatchMetrics& metrics) const;
 
     kd::ExperimentConfig m_config;
     bool m_teacherTrains = true;
     double m_teacherCost = 1, m_studentCost = 1; // relative cost of one batch
+    std::vector<double> m_stageCosts;            // per stage, where it differs from its role's
+    double m_totalCost = 0;                      // of one batch of every epoch of every model
     kd::Role m_role = kd::Role::Teacher;
+    int m_stage = -1;
     bool m_haveLast = false;
     double m_lastT = 0, m_lastAlpha = 0;
     double m_emaLoss = 0, m_emaSoft = 0, m_emaHard = 0;

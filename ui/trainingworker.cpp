@@ -10,6 +10,7 @@ void registerMetaTypes() {
     qRegisterMetaType<kd::BatchMetrics>();
     qRegisterMetaType<kd::EpochMetrics>();
     qRegisterMetaType<kd::ExperimentResult>();
+    qRegisterMetaType<kd::StageResult>();
     qRegisterMetaType<kd::Phase>();
     qRegisterMetaType<kdui::TestOutputsPtr>();
 }
@@ -60,7 +61,8 @@ void TrainingWorker::start(const kd::ExperimentConfig& config, bool reuseTeacher
     if (!checkpointDir.isEmpty() && !QDir().mkpath(checkpointDir)) {
         warning = checkpointDir + QStringLiteral(": cannot create the folder");
     } else if (!checkpointDir.isEmpty()) {
-        const bool teacherReady = !result.baseline.spec.empty();
+        // An ensemble teacher is several models: no teacher.pt (the views get its outputs from the run).
+        const bool teacherReady = !result.baseline.spec.empty() && result.method != "ensemble";
         const std::pair<kd::Role, bool> roles[] = {{kd::Role::Teacher, teacherReady},
                                                    {kd::Role::Baseline, result.baseline.epochsTrained > 0},
                                                    {kd::Role::Student, result.student.epochsTrained > 0}};
@@ -123,6 +125,14 @@ void TrainingWorker::batchFinished(const kd::BatchMetrics& metrics) {
 
 void TrainingWorker::epochFinished(const kd::EpochMetrics& metrics) {
     Q_EMIT epochReported(metrics);
+}
+
+void TrainingWorker::stageStarted(int stage, const kd::StageResult& result) {
+    Q_EMIT stageReported(stage, result, /*finished=*/false);
+}
+
+void TrainingWorker::stageFinished(int stage, const kd::StageResult& result) {
+    Q_EMIT stageReported(stage, result, /*finished=*/true);
 }
 
 } // namespace kdui

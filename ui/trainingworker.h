@@ -40,6 +40,9 @@ Q_SIGNALS:
     void phaseChanged(kd::Phase phase, const QString& description);
     void batchReported(const kd::BatchMetrics& metrics);
     void epochReported(const kd::EpochMetrics& metrics);
+    // A method's extra model (ensemble member, born-again generation, assistant, direct KD) started or
+    // finished; its batches and epochs arrive in between, with metrics.stage == stage.
+    void stageReported(int stage, const kd::StageResult& result, bool finished);
     // `checkpoints`: role name ("teacher", "baseline", "student") -> saved path; `warning`: a checkpoint that
     // could not be written (the results stand), else empty.
     void finished(const kd::ExperimentResult& result, const QVariantMap& checkpoints, const QString& warning);
@@ -53,6 +56,8 @@ private:
     void phaseStarted(kd::Phase phase, const std::string& description) override;
     void batchFinished(const kd::BatchMetrics& metrics) override;
     void epochFinished(const kd::EpochMetrics& metrics) override;
+    void stageStarted(int stage, const kd::StageResult& result) override;
+    void stageFinished(int stage, const kd::StageResult& result) override;
 
     std::unique_ptr<kd::Trainer> m_trainer;
     std::atomic<bool> m_running{false};

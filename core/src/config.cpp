@@ -362,7 +362,8 @@ void validateConfig(const ExperimentConfig& c) {
     }
     if (c.generations < 1 || c.generations > 10)
         bad("generations", "must be in 1..10, got " + std::to_string(c.generations));
-    checkSpec("assistant", c.assistant);
+    if (c.method == "assistant")
+        checkSpec("assistant", c.assistant);
     if (c.epochs < 0)
         bad("epochs", "must be >= 0");
     if (c.teacherEpochs < 0)
