@@ -36,24 +36,6 @@ struct Bar {
     bool onTrend = false; // born-again: a point of the accuracy-per-generation line
 };
 
-QString csvField(const QString& text) {
-    if (!text.contains(QLatin1Char(',')) && !text.contains(QLatin1Char('"')) &&
-        !text.contains(QLatin1Char('\n')) && !text.contains(QLatin1Char('\r')))
-        return text;
-    QString quoted = text;
-    quoted.replace(QLatin1String("\""), QLatin1String("\"\""));
-    return QLatin1Char('"') + quoted + QLatin1Char('"');
-}
-
-// 9,800 / 50.2k / 102k / 1.23M, like the accuracy bar chart's legend (plots.cpp keeps its own private).
-QString compactCount(qint64 value) {
-    if (value < 10000)
-        return QLocale(QLocale::English, QLocale::UnitedStates).toString(value);
-    if (value < 1000000)
-        return QString::number(value / 1e3, 'f', value < 100000 ? 1 : 0) + QLatin1Char('k');
-    return QString::number(value / 1e6, 'f', value < 10000000 ? 2 : 1) + QLatin1Char('M');
-}
-
 QString percentText(double accuracy) {
     return QString::number(accuracy * 100, 'f', 1) + QLatin1Char('%');
 }

@@ -76,30 +76,12 @@ QCPScatterStyle runScatter(int runIndex, const QColor& color, bool filled, doubl
     return QCPScatterStyle(shape, QPen(color, 1.6), filled ? QBrush(color) : QBrush(Qt::white), size);
 }
 
-QString csvField(const QString& text) {
-    if (!text.contains(QLatin1Char(',')) && !text.contains(QLatin1Char('"')) &&
-        !text.contains(QLatin1Char('\n')) && !text.contains(QLatin1Char('\r')))
-        return text;
-    QString quoted = text;
-    quoted.replace(QLatin1String("\""), QLatin1String("\"\""));
-    return QLatin1Char('"') + quoted + QLatin1Char('"');
-}
-
 QString csvNumber(double value) {
     return QString::number(value, 'g', 8);
 }
 
 QString thousands(qint64 value) {
     return QLocale(QLocale::English, QLocale::UnitedStates).toString(value);
-}
-
-// 9,800 / 50.2k / 102k / 1.23M: parameter counts where there is little room.
-QString compactCount(qint64 value) {
-    if (value < 10000)
-        return thousands(value);
-    if (value < 1000000)
-        return QString::number(value / 1e3, 'f', value < 100000 ? 1 : 0) + QLatin1Char('k');
-    return QString::number(value / 1e6, 'f', value < 10000000 ? 2 : 1) + QLatin1Char('M');
 }
 
 QString percentText(double accuracy) {
@@ -228,6 +210,24 @@ QVector<const kd::RunRecord*> uniqueRuns(const QVector<const kd::RunRecord*>& ru
 }
 
 } // namespace
+
+QString csvField(const QString& text) {
+    if (!text.contains(QLatin1Char(',')) && !text.contains(QLatin1Char('"')) &&
+        !text.contains(QLatin1Char('\n')) && !text.contains(QLatin1Char('\r')))
+        return text;
+    QString quoted = text;
+    quoted.replace(QLatin1String("\""), QLatin1String("\"\""));
+    return QLatin1Char('"') + quoted + QLatin1Char('"');
+}
+
+// 9,800 / 50.2k / 102k / 1.23M: parameter counts where there is little room.
+QString compactCount(qint64 value) {
+    if (value < 10000)
+        return thousands(value);
+    if (value < 1000000)
+        return QString::number(value / 1e3, 'f', value < 100000 ? 1 : 0) + QLatin1Char('k');
+    return QString::number(value / 1e6, 'f', value < 10000000 ? 2 : 1) + QLatin1Char('M');
+}
 
 void styleAxis(QCPAxis* axis, const QFont& labelFont) {
     axis->setBasePen(QPen(QColor(110, 110, 110)));

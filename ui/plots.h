@@ -32,6 +32,11 @@ private:
 QColor roleColor(kd::Role role);
 QString roleLabel(kd::Role role); // "teacher", "baseline", "distilled"
 
+// A CSV field, quoted when it holds a comma, quote or line break (the plots' "Save data as CSV").
+QString csvField(const QString& text);
+// 9,800 / 50.2k / 102k / 1.23M: parameter counts where there is little room.
+QString compactCount(qint64 value);
+
 // A QCustomPlot that replots at most ~30 times a second (markDirty(); a timer does one rpQueuedReplot when
 // something changed), and offers on right click: "Save as PNG...", "Save as PDF...", "Save data as CSV...".
 class PlotBase : public QCustomPlot {
