@@ -290,12 +290,7 @@ bool ConfusionView::omittedActive() const {
 }
 
 QString ConfusionView::className(int c) const {
-    if (m_outputs && m_outputs->dataset) {
-        const auto& names = m_outputs->dataset->classNames;
-        if (c >= 0 && std::size_t(c) < names.size())
-            return QString::fromStdString(names[std::size_t(c)]);
-    }
-    return tr("class %1").arg(c);
+    return kdui::className(m_outputs.get(), c);
 }
 
 void ConfusionView::setOutputs(std::shared_ptr<const kd::TestOutputs> outputs) {

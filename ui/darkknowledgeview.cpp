@@ -254,12 +254,7 @@ const kd::TestOutputs* DarkKnowledgeView::usable() const {
 }
 
 QString DarkKnowledgeView::className(int c) const {
-    if (m_outputs && m_outputs->dataset) {
-        const auto& names = m_outputs->dataset->classNames;
-        if (c >= 0 && std::size_t(c) < names.size())
-            return QString::fromStdString(names[std::size_t(c)]);
-    }
-    return tr("class %1").arg(c);
+    return kdui::className(m_outputs.get(), c);
 }
 
 void DarkKnowledgeView::setOutputs(std::shared_ptr<const kd::TestOutputs> outputs) {

@@ -442,10 +442,7 @@ void MainWindow::onEpoch(const kd::EpochMetrics& metrics) {
     if (!m_current)
         return;
     if (metrics.stage >= 0) { // a method's extra model: the method chart shows it, the curves do not
-        std::vector<kd::StageResult>& stages = m_current->result.stages;
-        if (std::size_t(metrics.stage) >= stages.size())
-            stages.resize(std::size_t(metrics.stage) + 1);
-        stages[std::size_t(metrics.stage)].history.push_back(metrics);
+        currentStage(metrics.stage).history.push_back(metrics);
         m_methodPlot->updateRun();
         updateRunItem(indexOf(m_current));
         return;
@@ -458,17 +455,22 @@ void MainWindow::onEpoch(const kd::EpochMetrics& metrics) {
     updateRunItem(indexOf(m_current));
 }
 
-void MainWindow::onStage(int stage, const kd::StageResult& result, bool finished) {
-    if (!m_current || stage < 0)
-        return;
+kd::StageResult& MainWindow::currentStage(int stage) {
     std::vector<kd::StageResult>& stages = m_current->result.stages;
     if (std::size_t(stage) >= stages.size())
         stages.resize(std::size_t(stage) + 1);
+    return stages[std::size_t(stage)];
+}
+
+void MainWindow::onStage(int stage, const kd::StageResult& result, bool finished) {
+    if (!m_current || stage < 0)
+        return;
+    kd::StageResult& current = currentStage(stage);
     // Keep the epochs that arrived live; the finished stage brings them all anyway.
-    std::vector<kd::EpochMetrics> history = std::move(stages[std::size_t(stage)].history);
-    stages[std::size_t(stage)] = result;
+    std::vector<kd::EpochMetrics> history = std::move(current.history);
+    current = result;
     if (!finished)
-        stages[std::size_t(stage)].history = std::move(history);
+        current.history = std::move(history);
     m_methodPlot->updateRun();
 }
 

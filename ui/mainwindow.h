@@ -119,6 +119,7 @@ private:
     void onBatch(const kd::BatchMetrics& metrics);
     void onEpoch(const kd::EpochMetrics& metrics);
     void onStage(int stage, const kd::StageResult& result, bool finished);
+    kd::StageResult& currentStage(int stage); // of the training run, added when new
     void onFinished(const kd::ExperimentResult& result, const QVariantMap& checkpoints,
                     const QString& warning);
     void onFailed(const QString& message);

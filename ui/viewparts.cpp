@@ -1,8 +1,18 @@
 #include "viewparts.h"
 
+#include <QCoreApplication>
 #include <QVBoxLayout>
 
 namespace kdui {
+
+QString className(const kd::TestOutputs* outputs, int c) {
+    if (outputs && outputs->dataset) {
+        const auto& names = outputs->dataset->classNames;
+        if (c >= 0 && std::size_t(c) < names.size())
+            return QString::fromStdString(names[std::size_t(c)]);
+    }
+    return QCoreApplication::translate("kdui", "class %1").arg(c);
+}
 
 TeachingView::TeachingView(QWidget* parent)
     : QWidget(parent)

@@ -4,6 +4,8 @@
 
 #include "plots.h"
 
+#include "kdcore/analysis.h"
+
 #include <QColor>
 #include <QLabel>
 #include <QStackedWidget>
@@ -29,6 +31,9 @@ protected:
     QStackedWidget* m_stack;
     QLabel* m_placeholder;
 };
+
+// The name of class `c` of the outputs' dataset ("T-shirt/top"), or "class c" without one.
+QString className(const kd::TestOutputs* outputs, int c);
 
 // Dark enough for white text (perceived luminance).
 bool isDarkColor(const QColor& color);
