@@ -1,7 +1,9 @@
 // kdlab-cli: train teacher -> baseline -> distilled student from the command line and write the results.
 #include "kdcore/config.h"
 #include "kdcore/error.h"
+#include "kdcore/export.h"
 #include "kdcore/modelspec.h"
+#include "kdcore/predict.h"
 #include "kdcore/report.h"
 #include "kdcore/sweep.h"
 #include "kdcore/trainer.h"
@@ -12,9 +14,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <filesystem>
 #include <functional>
 #include <iostream>
 #include <map>
+#include <sstream>
 #include <string>
 #include <unistd.h>
 #include <vector>
@@ -29,10 +33,12 @@ void onInterrupt(int) {
 const char* const kUsage = R"(usage: kdlab-cli run [options]
        kdlab-cli sweep --temperatures LIST --alphas LIST [--students SPECS] [--seeds N] [--shard I/N] [options]
        kdlab-cli merge DIR... --out DIR
+       kdlab-cli export --checkpoint FILE.pt --out FILE [--format torchscript|onnx]
+       kdlab-cli predict --model FILE.pt|FILE.onnx [--top K] IMAGE...
        kdlab-cli help
 
 Trains a teacher, a baseline student (labels only) and a distilled student, and writes
-DIR/summary.json, DIR/metrics.csv and DIR/{teacher,baseline,student}.pt.
+DIR/summary.json, DIR/metrics.csv and DIR/{teacher,baseline,student}.pt (kdlab checkpoints).
 
 options (a config file's keys are these names with '_' for '-'; flags override the file):
   --config FILE.json       settings file
@@ -63,6 +69,8 @@ options (a config file's keys are these names with '_' for '-'; flags override t
   --device D               auto, cpu or cuda
   --threads N              LibTorch intra-op threads (0: auto, all usable cores)
   --out DIR                output folder (default: runs/YYYYMMDD-HHMMSS)
+  --export FORMATS         also export the student: torchscript, onnx or torchscript,onnx, into
+                           DIR/export/student.pt and DIR/export/student.onnx, each with a model card (.json)
 
 methods: kd distils the student from the teacher. ensemble trains the members, then distils the student
 from the mean of their probabilities at T (writes member-K.pt instead of teacher.pt). born-again trains
@@ -80,6 +88,17 @@ cell) after every cell, so an interrupted sweep keeps what finished.
   --seeds N                seeds per cell: --seed, --seed + 1, ... (students only; one teacher)
   --shard I/N              run only cells I, I+N, I+2N, ... (0-based), e.g. one Slurm array task each
 merge: joins the sweep.csv of shards (DIR...) into --out DIR (sweep.csv + summary.json).
+
+export: writes the model in a kdlab checkpoint (teacher.pt, student.pt, ...) for deployment, and its model
+card as FILE.json (spec, size, dataset, method, T, alpha, seed, the run's accuracies, dates).
+  torchscript (.pt)   torch.jit.load in Python, torch::jit::load in C++
+  onnx (.onnx)        ONNX opset 13, checked with onnx::checker; runs in OpenCV DNN, ONNX Runtime, ...
+Both: input float [N,1,28,28] with pixel values in [0,1] (normalisation inside), output logits [N,classes].
+--format defaults to the --out extension. Every export is run by its runtime and compared with the
+checkpoint's model before it replaces FILE; a failure leaves no file behind.
+
+predict: prints each image's most likely class and top-K probabilities (default 3). Images of any size and
+colour are made grey, inverted when the background is light, padded square and resized to 28x28.
 
 SPEC: mlp:H1,H2,... | mlp: | lenet5 | cnn:C1,C2,... [+dropout=P], or a preset:
 )";
@@ -398,9 +417,176 @@ int mergeCommand(int argc, char** argv) {
     return 0;
 }
 
+// "--name value" / "--name=value" flags from `allowed`, and the other arguments in order.
+struct SimpleArgs {
+    std::map<std::string, std::string> flags;
+    std::vector<std::string> positional;
+};
+
+SimpleArgs parseSimpleArgs(int argc, char** argv, const std::string& command,
+                           const std::vector<std::string>& allowed) {
+    SimpleArgs args;
+    for (int i = 2; i < argc; ++i) {
+        const std::string arg = argv[i];
+        if (arg.rfind("--", 0) != 0) {
+            args.positional.push_back(arg);
+            continue;
+        }
+        std::string name = arg.substr(2), value;
+        const auto eq = name.find('=');
+        if (eq != std::string::npos) {
+            value = name.substr(eq + 1);
+            name = name.substr(0, eq);
+        } else if (i + 1 < argc) {
+            value = argv[++i];
+        } else {
+            throw kd::Error("--" + name + ": missing value");
+        }
+        if (std::find(allowed.begin(), allowed.end(), name) == allowed.end())
+            throw kd::Error(command + ": unknown option --" + name + " (see kdlab-cli help)");
+        args.flags[name] = value;
+    }
+    return args;
+}
+
+std::vector<kd::ExportFormat> parseExportFormats(const std::string& list) {
+    std::vector<kd::ExportFormat> formats;
+    std::string item;
+    std::stringstream ss(list);
+    while (std::getline(ss, item, ','))
+        try {
+            const kd::ExportFormat f = kd::parseExportFormat(item);
+            if (std::find(formats.begin(), formats.end(), f) == formats.end())
+                formats.push_back(f);
+        } catch (const kd::Error&) {
+            throw kd::Error("--export: unknown format '" + item +
+                            "' (expected torchscript, onnx or torchscript,onnx)");
+        }
+    if (formats.empty())
+        throw kd::Error("--export: no format given (expected torchscript, onnx or torchscript,onnx)");
+    return formats;
+}
+
+std::string formatBytes(std::int64_t bytes) {
+    char buf[32];
+    if (bytes >= 1 << 20)
+        std::snprintf(buf, sizeof buf, "%.1f MB", double(bytes) / (1 << 20));
+    else
+        std::snprintf(buf, sizeof buf, "%.1f KB", double(bytes) / 1024);
+    return buf;
+}
+
+void printExport(const kd::ExportResult& r) {
+    std::printf("exported %s (%s, %lld params) to %s (%s), model card %s; checked with %s: max logit "
+                "difference %.1e\n",
+                r.card.model.empty() ? "the model" : r.card.model.c_str(), r.card.spec.c_str(),
+                static_cast<long long>(r.card.stats.params), r.modelPath.c_str(),
+                formatBytes(r.card.fileBytes).c_str(), r.cardPath.c_str(), r.checkedWith.c_str(),
+                r.maxLogitDifference);
+    if (r.card.dataset.empty())
+        std::printf(
+            "note: the checkpoint has no training record (written before kdlab kept one), so the model "
+            "card gives the architecture only\n");
+}
+
+int exportCommand(int argc, char** argv) {
+    const SimpleArgs args = parseSimpleArgs(argc, argv, "export", {"checkpoint", "format", "out"});
+    if (!args.positional.empty())
+        throw kd::Error(
+            "export: unexpected argument '" + args.positional.front() +
+            "' (usage: kdlab-cli export --checkpoint FILE.pt --out FILE [--format torchscript|onnx])");
+    const auto flag = [&](const char* name) {
+        const auto it = args.flags.find(name);
+        return it == args.flags.end() ? std::string() : it->second;
+    };
+    const std::string checkpoint = flag("checkpoint"), out = flag("out");
+    if (checkpoint.empty())
+        throw kd::Error(
+            "export: --checkpoint FILE.pt is required (a kdlab checkpoint, e.g. runs/.../student.pt)");
+    if (out.empty())
+        throw kd::Error("export: --out FILE is required (e.g. student.onnx)");
+    kd::ExportFormat format;
+    if (!flag("format").empty()) {
+        format = kd::parseExportFormat(flag("format"));
+    } else {
+        const auto dot = out.rfind('.');
+        const std::string ext = dot == std::string::npos ? "" : out.substr(dot);
+        if (ext == ".onnx")
+            format = kd::ExportFormat::Onnx;
+        else if (ext == ".pt")
+            format = kd::ExportFormat::TorchScript;
+        else
+            throw kd::Error(
+                "export: --format torchscript|onnx is required when --out ends neither in .pt nor .onnx");
+    }
+    std::error_code ec;
+    if (std::filesystem::equivalent(checkpoint, out, ec))
+        throw kd::Error("export: --out " + out + " is the checkpoint itself; choose another file name");
+    printExport(kd::exportCheckpoint(checkpoint, format, out));
+    return 0;
+}
+
+int predictCommand(int argc, char** argv) {
+    const SimpleArgs args = parseSimpleArgs(argc, argv, "predict", {"model", "top"});
+    const auto model = args.flags.find("model");
+    if (model == args.flags.end())
+        throw kd::Error(
+            "predict: --model FILE is required (usage: kdlab-cli predict --model FILE.pt|FILE.onnx "
+            "IMAGE...)");
+    if (args.positional.empty())
+        throw kd::Error("predict: no images given (usage: kdlab-cli predict --model FILE IMAGE...)");
+    int top = 3;
+    if (const auto it = args.flags.find("top"); it != args.flags.end()) {
+        char* end = nullptr;
+        const long k = std::strtol(it->second.c_str(), &end, 10);
+        if (it->second.empty() || *end != '\0' || k < 1 || k > 1000)
+            throw kd::Error("--top: expected a whole number >= 1, got '" + it->second + "'");
+        top = int(k);
+    }
+    const kd::Predictor predictor(model->second);
+    const kd::InputShape in = predictor.input();
+    std::fprintf(stderr, "model %s: %s, input %dx%dx%d, %d classes\n", model->second.c_str(),
+                 predictor.runtime().c_str(), in.channels, in.height, in.width, in.classes);
+    // Every readable image in one batch; an unreadable one is reported and skipped.
+    std::vector<float> batch;
+    std::vector<std::pair<std::string, kd::PreparedImage>> images;
+    int failures = 0;
+    for (const std::string& path : args.positional) {
+        try {
+            kd::PreparedImage image = kd::prepareImage(path, in);
+            batch.insert(batch.end(), image.pixels.begin(), image.pixels.end());
+            images.emplace_back(path, std::move(image));
+        } catch (const kd::Error& e) {
+            std::fprintf(stderr, "error: %s\n", e.what());
+            ++failures;
+        }
+    }
+    const std::vector<float> logits = predictor.logits(batch, images.size());
+    const std::vector<std::string>& names = predictor.classNames();
+    for (std::size_t i = 0; i < images.size(); ++i) {
+        const auto best = kd::topClasses(logits.data() + i * std::size_t(in.classes), in.classes, top);
+        std::string line = images[i].first + ": " + names[std::size_t(best.front().first)] + "  (";
+        for (std::size_t k = 0; k < best.size(); ++k) {
+            char prob[32];
+            std::snprintf(prob, sizeof prob, " %.1f%%", best[k].second * 100);
+            line += (k ? ", " : "") + names[std::size_t(best[k].first)] + prob;
+        }
+        line += ")";
+        if (images[i].second.inverted)
+            line += "  [light background: inverted]";
+        std::printf("%s\n", line.c_str());
+    }
+    return failures ? 1 : 0;
+}
+
 int runCommand(int argc, char** argv) {
-    kd::ExperimentConfig config = configFromArgs(parseArgs(argc, argv, 2));
+    const ParsedArgs args = parseArgs(argc, argv, 2, {"export"});
+    kd::ExperimentConfig config = configFromArgs(args);
     kd::validateConfig(config);
+    // Checked before training, so a typo costs no run.
+    const std::vector<kd::ExportFormat> exports = args.extra.count("export")
+                                                      ? parseExportFormats(args.extra.at("export"))
+                                                      : std::vector<kd::ExportFormat>();
     if (config.out.empty())
         config.out = defaultOutDir();
     const bool outExisted = ::access(config.out.c_str(), F_OK) == 0;
@@ -433,6 +619,15 @@ int runCommand(int argc, char** argv) {
     if (result.student.trained)
         trainer.saveCheckpoint(kd::Role::Student, config.out + "/student.pt");
     printSummary(result);
+    if (!exports.empty() && !result.student.trained) {
+        std::printf("no student to export: the run stopped before the student trained\n");
+    } else if (!exports.empty()) {
+        kd::ensureWritableDirectory(config.out + "/export");
+        for (kd::ExportFormat format : exports)
+            printExport(
+                kd::exportCheckpoint(config.out + "/student.pt", format,
+                                     config.out + "/export/student" + kd::exportFormatExtension(format)));
+    }
     std::printf("results in %s/ (device %s, %d thread(s), linear layers on %s, %.1f s)\n", config.out.c_str(),
                 result.device.c_str(), result.threads, kd::linearBackendName(), result.totalSeconds);
     return result.stopped ? 130 : 0;
@@ -442,6 +637,9 @@ int runCommand(int argc, char** argv) {
 
 int main(int argc, char** argv) {
     const std::string command = argc > 1 ? argv[1] : "";
+    // Over a file-size limit (ulimit -f), a write then fails with EFBIG and gets a clear error, as a full
+    // disk does, instead of the default SIGXFSZ killing the process mid-file.
+    std::signal(SIGXFSZ, SIG_IGN);
     try {
         if (command == "run")
             return runCommand(argc, argv);
@@ -449,16 +647,21 @@ int main(int argc, char** argv) {
             return sweepCommand(argc, argv);
         if (command == "merge")
             return mergeCommand(argc, argv);
+        if (command == "export")
+            return exportCommand(argc, argv);
+        if (command == "predict")
+            return predictCommand(argc, argv);
         if (command == "help" || command == "--help" || command == "-h") {
             printUsage(stdout);
             return 0;
         }
-        std::fprintf(stderr, "error: %s\n",
-                     command.empty()
-                         ? "missing command (expected run, sweep, merge or help; see kdlab-cli help)"
-                         : ("unknown command '" + command +
-                            "' (expected run, sweep, merge or help; see kdlab-cli help)")
-                               .c_str());
+        std::fprintf(
+            stderr, "error: %s\n",
+            command.empty()
+                ? "missing command (expected run, sweep, merge, export, predict or help; see kdlab-cli help)"
+                : ("unknown command '" + command +
+                   "' (expected run, sweep, merge, export, predict or help; see kdlab-cli help)")
+                      .c_str());
         return 2;
     } catch (const kd::Error& e) {
         std::fprintf(stderr, "error: %s\n", e.what());

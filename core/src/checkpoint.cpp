@@ -13,6 +13,7 @@ namespace {
 const char* const kSpecKey = "kdlab.spec";
 const char* const kInputKey = "kdlab.input";        // [channels, height, width, classes]
 const char* const kNormKey = "kdlab.normalisation"; // [mean, stddev]
+const char* const kCardKey = "kdlab.card";          // model card JSON (optional)
 
 CheckpointInfo readInfo(torch::serialize::InputArchive& archive, const std::string& path) {
     CheckpointInfo info;
@@ -28,6 +29,9 @@ CheckpointInfo readInfo(torch::serialize::InputArchive& archive, const std::stri
         info.mean = float(v[0]);
         info.stddev = float(v[1]);
     }
+    c10::IValue card;
+    if (archive.try_read(kCardKey, card) && card.isString())
+        info.card = card.toStringRef();
     return info;
 }
 
@@ -44,7 +48,7 @@ void loadArchive(torch::serialize::InputArchive& archive, const std::string& pat
 
 } // namespace
 
-void saveNet(KdNetImpl& net, const std::string& path) {
+void saveNet(KdNetImpl& net, const std::string& path, const std::string& card) {
     const std::string tmp = path + ".tmp";
     try {
         torch::serialize::OutputArchive archive;
@@ -54,6 +58,8 @@ void saveNet(KdNetImpl& net, const std::string& path) {
         archive.write(kInputKey,
                       c10::IValue(std::vector<std::int64_t>{in.channels, in.height, in.width, in.classes}));
         archive.write(kNormKey, c10::IValue(std::vector<double>{net.mean(), net.stddev()}));
+        if (!card.empty())
+            archive.write(kCardKey, c10::IValue(card));
         archive.save_to(tmp);
     } catch (const c10::Error& e) {
         std::remove(tmp.c_str());

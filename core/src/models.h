@@ -20,6 +20,7 @@ public:
     const InputShape& input() const { return m_input; }
     float mean() const { return m_mean; }
     float stddev() const { return m_stddev; }
+    const torch::nn::Sequential& layers() const { return m_layers; } // for export: flatten, linear, conv, ...
 
 private:
     ModelSpec m_spec;

@@ -5,6 +5,7 @@
 
 #include "kdcore/analysis.h"
 #include "kdcore/error.h"
+#include "kdcore/export.h"
 #include "kdcore/trainer.h"
 
 #include <algorithm>
@@ -284,6 +285,19 @@ struct Trainer::Impl {
     torch::Tensor transferSet;
 
     bool hasTeacher() const { return !teacher.is_empty() || !members.empty(); }
+
+    // The last finished run, for the model cards written into its checkpoints.
+    ExperimentConfig lastConfig;
+    ExperimentResult lastResult;
+    std::string cardJson(const std::string& model) const {
+        try {
+            return modelCardJson(makeModelCard(lastConfig, lastResult, model,
+                                               dataset ? dataset->classNames : std::vector<std::string>(),
+                                               testY.defined() ? testY.size(0) : 0));
+        } catch (const Error&) {
+            return {}; // a model the last run does not name: the checkpoint goes without a card
+        }
+    }
 
     Clock::time_point runStart;
     ExperimentResult* result = nullptr;
@@ -821,6 +835,8 @@ ExperimentResult Trainer::run(const ExperimentConfig& config, bool reuseTeacher)
     }
     d->result = nullptr;
     result.totalSeconds = secondsSince(d->runStart);
+    d->lastConfig = config;
+    d->lastResult = result;
     d->phase(Phase::Done, result.stopped ? "stopped" : "done");
     return result;
 }
@@ -891,14 +907,16 @@ void Trainer::saveCheckpoint(Role role, const std::string& path) const {
     KdNet net = role == Role::Teacher ? d->teacher : role == Role::Baseline ? d->baseline : d->student;
     if (net.is_empty())
         throw Error(path + ": no " + std::string(roleName(role)) + " model to save (nothing trained yet)");
-    saveNet(*net, path);
+    saveNet(*net, path, d->cardJson(roleName(role)));
 }
 
 void Trainer::saveStageCheckpoint(int stage, const std::string& path) const {
     if (stage < 0 || std::size_t(stage) >= d->stageNets.size() || d->stageNets[std::size_t(stage)].is_empty())
         throw Error(path + ": the last run has no model " + std::to_string(stage) +
                     " besides its teacher and students");
-    saveNet(*d->stageNets[std::size_t(stage)], path);
+    const std::string id =
+        std::size_t(stage) < d->lastResult.stages.size() ? d->lastResult.stages[std::size_t(stage)].id : "";
+    saveNet(*d->stageNets[std::size_t(stage)], path, d->cardJson(id));
 }
 
 std::int64_t countModuleParameters(const ModelSpec& spec, const InputShape& input) {

@@ -144,8 +144,8 @@ public:
     // result.imagesPerSecond. Throws kd::Error when there is no such model.
     void measureInference(Role role, ModelResult& result, double budgetSeconds = 0.5) const;
 
-    // Writes the model of the last run (teacher, baseline or student) with its spec and normalisation.
-    // Throws for an ensemble teacher (several models: save its members with saveStageCheckpoint).
+    // Writes the model of the last run (teacher, baseline or student) with its spec, normalisation and model
+    // card (what it was trained on and how, and the run's accuracies). Throws for an ensemble teacher (several models: save its members with saveStageCheckpoint).
     void saveCheckpoint(Role role, const std::string& path) const;
     // The same for the last run's ExperimentResult::stages[stage].
     void saveStageCheckpoint(int stage, const std::string& path) const;
@@ -160,6 +160,7 @@ struct CheckpointInfo {
     std::string spec;
     InputShape input;
     float mean = 0, stddev = 1;
+    std::string card; // the model card (kdcore/export.h) as JSON; empty in checkpoints older than the cards
 };
 CheckpointInfo readCheckpointInfo(const std::string& path);
 
