@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <sstream>
 
 namespace kd {
 namespace {
@@ -48,6 +49,22 @@ void loadArchive(torch::serialize::InputArchive& archive, const std::string& pat
 
 } // namespace
 
+std::string writeWholeFile(const std::string& path, const std::string& bytes) {
+    std::FILE* f = std::fopen(path.c_str(), "wb");
+    if (!f)
+        return std::strerror(errno);
+    const std::size_t written = std::fwrite(bytes.data(), 1, bytes.size(), f);
+    int error = written == bytes.size() ? 0 : errno;
+    if (std::fflush(f) != 0 && !error)
+        error = errno;
+    if (std::fclose(f) != 0 && !error)
+        error = errno;
+    if (!error)
+        return {};
+    std::remove(path.c_str());
+    return std::strerror(error ? error : EIO);
+}
+
 void saveNet(KdNetImpl& net, const std::string& path, const std::string& card) {
     const std::string tmp = path + ".tmp";
     try {
@@ -60,7 +77,11 @@ void saveNet(KdNetImpl& net, const std::string& path, const std::string& card) {
         archive.write(kNormKey, c10::IValue(std::vector<double>{net.mean(), net.stddev()}));
         if (!card.empty())
             archive.write(kCardKey, c10::IValue(card));
-        archive.save_to(tmp);
+        std::ostringstream bytes;
+        archive.save_to(bytes);
+        const std::string why = writeWholeFile(tmp, bytes.str());
+        if (!why.empty())
+            throw Error(path + ": cannot write checkpoint (" + why + ")");
     } catch (const c10::Error& e) {
         std::remove(tmp.c_str());
         throw Error(path + ": cannot write checkpoint (" + std::string(e.what_without_backtrace()) + ")");

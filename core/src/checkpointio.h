@@ -8,6 +8,11 @@
 
 namespace kd {
 
+// Writes `bytes` to `path` (created or truncated) and closes it; returns "" or why it failed (strerror).
+// LibTorch's own file writer aborts the process when a write fails (its destructor throws while the error
+// unwinds), so archives are serialised to memory first and written with this.
+std::string writeWholeFile(const std::string& path, const std::string& bytes);
+
 // Atomic: writes PATH.tmp, then renames it over PATH, so a failed save leaves any earlier file intact.
 // `card`: the model card as JSON (kdcore/export.h), stored with the weights; empty: none.
 void saveNet(KdNetImpl& net, const std::string& path, const std::string& card = {});

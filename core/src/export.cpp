@@ -309,19 +309,9 @@ void removeQuietly(const std::string& path) {
 
 // Writes bytes to `path` (a temporary name); throws naming `target` when the write is incomplete.
 void writeBytes(const std::string& path, const std::string& bytes, const std::string& target) {
-    std::FILE* f = std::fopen(path.c_str(), "wb");
-    if (!f)
-        throw Error(fileError(target, std::strerror(errno)));
-    const std::size_t written = std::fwrite(bytes.data(), 1, bytes.size(), f);
-    const int writeErrno = errno;
-    const bool flushed = std::fflush(f) == 0;
-    const int flushErrno = errno;
-    const bool closed = std::fclose(f) == 0;
-    if (written != bytes.size() || !flushed || !closed) {
-        removeQuietly(path);
-        const int e = written != bytes.size() ? writeErrno : !flushed ? flushErrno : errno;
-        throw Error(fileError(target, std::string("write failed: ") + std::strerror(e)));
-    }
+    const std::string why = writeWholeFile(path, bytes);
+    if (!why.empty())
+        throw Error(fileError(target, why));
 }
 
 void renameOver(const std::string& from, const std::string& to) {
@@ -386,12 +376,9 @@ ExportResult exportCheckpoint(const std::string& checkpointPath, ExportFormat fo
             torch::jit::Module module = torchScriptModule(*net, layers);
             // The card goes inside too, so a .pt alone says what it is (predict reads its class names).
             torch::jit::ExtraFilesMap extra{{"model_card.json", modelCardJson(card)}};
-            try {
-                module.save(tmp, extra);
-            } catch (const c10::Error& e) {
-                removeQuietly(tmp);
-                throw Error(fileError(outPath, std::string("write failed: ") + e.what_without_backtrace()));
-            }
+            std::ostringstream bytes;
+            module.save(bytes, extra);
+            writeBytes(tmp, bytes.str(), outPath);
             torch::jit::Module reloaded = torch::jit::load(tmp);
             torch::NoGradGuard noGrad;
             const torch::Tensor out = reloaded.forward({probes}).toTensor();
