@@ -81,26 +81,21 @@ PreparedImage prepareImage(const std::string& path, const InputShape& input) {
     out.originalHeight = image.rows;
 
     cv::Mat grey = toGrey(image);
-    double background = borderLevel(grey);
+    const double background = borderLevel(grey);
     if (background > 127) {
         out.inverted = true;
         cv::bitwise_not(grey, grey);
-        background = 255 - background;
     }
-    // A photo's dark background is rarely black: take its level to 0, as in the training images.
+    // No other levelling: an image saved from the dataset itself must give the in-app model's answer.
     cv::Mat levelled;
     grey.convertTo(levelled, CV_32F, 1.0 / 255);
-    const double bg = background / 255.0;
-    if (bg > 0) {
-        levelled = (levelled - bg) / (1.0 - bg);
-        levelled = cv::max(levelled, 0.0);
-    }
-    // Square, keeping the aspect ratio: pad the short side with background (now 0).
+    // Square, keeping the aspect ratio: pad the short side with the background's level.
     const int side = std::max(levelled.cols, levelled.rows);
     if (levelled.cols != levelled.rows) {
         const int padX = side - levelled.cols, padY = side - levelled.rows;
+        const double fill = (out.inverted ? 255 - background : background) / 255.0;
         cv::copyMakeBorder(levelled, levelled, padY / 2, padY - padY / 2, padX / 2, padX - padX / 2,
-                           cv::BORDER_CONSTANT, cv::Scalar(0));
+                           cv::BORDER_CONSTANT, cv::Scalar(fill));
     }
     cv::Mat resized;
     if (levelled.cols == input.width && levelled.rows == input.height)

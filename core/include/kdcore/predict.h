@@ -41,8 +41,9 @@ std::vector<std::pair<int, double>> topClasses(const float* logits, int classes,
 
 // An image file made ready for a model trained on MNIST-style images (a light object on a black background):
 // read (PNG, JPEG, BMP, TIFF, ... any size, grey, colour or with alpha, which is laid on white), made grey,
-// inverted when the background (its border) is light, the background level taken to 0, padded to a square
-// with the background, and resized (area averaging) to the model's height x width. Pixels in [0, 1].
+// inverted when the background (its border) is light, padded to a square with the background, and resized
+// (area averaging) to the model's height x width. Pixels in [0, 1]. An image saved from the dataset itself
+// comes back unchanged.
 struct PreparedImage {
     std::vector<float> pixels; // channels x height x width of the model's input
     int originalWidth = 0, originalHeight = 0;
