@@ -1,5 +1,8 @@
 // kdlab-cli as a user runs it (QProcess on the built binary): a real Fashion-MNIST run and its output files,
-// config files with flag overrides, the methods (--method) and their files, interruption, and bad input.
+// config files with flag overrides, the methods (--method) and their files, export and predict,
+// interruption, and bad input.
+#include "kdcore/dataset.h"
+#include "kdcore/export.h"
 #include "kdcore/trainer.h" // kd::readCheckpointInfo
 
 #include "testdata.h"
@@ -7,6 +10,7 @@
 #include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
+#include <QImage>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -93,6 +97,12 @@ private slots:
     void endToEnd_summaryJson();
     void endToEnd_metricsCsv();
     void endToEnd_checkpoints();
+    void endToEnd_export();
+    void predictFashionImages();
+    void exportCommand_data();
+    void exportCommand();
+    void exportToAFullDiskLeavesNoFile();
+    void predictReportsABadImageAndGoesOn();
     void configFileWithFlagOverride_data();
     void configFileWithFlagOverride();
     void methodRun_data();
@@ -126,7 +136,7 @@ void TestCli::initTestCase() {
     // the endToEnd_* functions check its parts.
     m_e2eOut = m_tmp.filePath("runs/e2e"); // nested and not there yet: the CLI creates it
     m_e2e = runCli({"run", "--dataset", "fashion-mnist", "--train-limit", "3000", "--test-limit", "1000",
-                    "--out", m_e2eOut},
+                    "--out", m_e2eOut, "--export", "torchscript,onnx"},
                    m_tmp.path(), 280000);
 }
 
@@ -256,6 +266,158 @@ void TestCli::endToEnd_checkpoints() {
     // Written atomically: no temporary files left behind.
     const QStringList left = QDir(m_e2eOut).entryList({"*.tmp"}, QDir::Files);
     QVERIFY2(left.isEmpty(), qPrintable(left.join(' ')));
+}
+
+// `run --export torchscript,onnx`: the student exported in both formats, each with its card, checked.
+void TestCli::endToEnd_export() {
+    const QString printed = QString::fromUtf8(m_e2e.out);
+    QString error;
+    const QJsonObject summary = readJsonObject(m_e2eOut + "/summary.json", &error);
+    QVERIFY2(error.isEmpty(), qPrintable(error));
+    for (const char* file : {"student.pt", "student.onnx"}) {
+        const QString path = m_e2eOut + "/export/" + file;
+        QVERIFY2(QFileInfo(path).size() > 0, qPrintable(path));
+        QVERIFY2(printed.contains("to " + path + " (") && printed.contains("checked with"),
+                 qPrintable(printed));
+        const QJsonObject card = readJsonObject(path + ".json", &error);
+        QVERIFY2(error.isEmpty(), qPrintable(error));
+        QCOMPARE(card["model"].toString(), QString("student"));
+        QCOMPARE(card["spec"].toString(), QString("mlp:128"));
+        QCOMPARE(card["dataset"].toString(), QString("fashion-mnist"));
+        QCOMPARE(card["method"].toString(), QString("kd"));
+        QCOMPARE(card["temperature"].toDouble(), summary["config"].toObject()["temperature"].toDouble());
+        QCOMPARE(card["alpha"].toDouble(), summary["config"].toObject()["alpha"].toDouble());
+        QCOMPARE(card["seed"].toInt(), 1);
+        QCOMPARE(card["classes"].toArray().at(9).toString(), QString("Ankle boot"));
+        QCOMPARE(card["file_bytes"].toInteger(), QFileInfo(path).size());
+        const QJsonObject acc = card["test_accuracy"].toObject();
+        for (const char* model : {"student", "teacher", "baseline"})
+            QVERIFY2(std::abs(acc[model].toDouble() - summary[model].toObject()["test_accuracy"].toDouble()) <
+                         1e-9,
+                     model);
+        QCOMPARE(acc["this_model"].toDouble(), acc["student"].toDouble());
+    }
+    const QStringList left = QDir(m_e2eOut + "/export").entryList({"*.tmp"}, QDir::Files);
+    QVERIFY2(left.isEmpty(), qPrintable(left.join(' ')));
+}
+
+// Fashion-MNIST test images as PNG files, one of them on a light background and enlarged, predicted by the
+// exported TorchScript and ONNX students and by the checkpoint: the same classes and probabilities, with
+// the dataset's class names.
+void TestCli::predictFashionImages() {
+    kd::DatasetOptions options;
+    options.trainLimit = 1;
+    options.testLimit = 4;
+    const kd::Dataset ds = kd::loadDataset("fashion-mnist", options);
+    QTemporaryDir tmp;
+    QStringList images;
+    for (int i = 0; i < 5; ++i) {
+        QImage img(ds.test.pixels.data() + std::min(i, 3) * 784, 28, 28, 28, QImage::Format_Grayscale8);
+        if (i == 4) { // image 3 as a photo of a printout would be: dark on light, larger, in colour
+            img = img.scaled(140, 140, Qt::IgnoreAspectRatio, Qt::FastTransformation);
+            img.invertPixels();
+            img = img.convertToFormat(QImage::Format_RGB32);
+        }
+        images << tmp.filePath(QString("item-%1.png").arg(i));
+        QVERIFY(img.save(images.back()));
+    }
+    QStringList outputs;
+    for (const QString& model :
+         {m_e2eOut + "/export/student.pt", m_e2eOut + "/export/student.onnx", m_e2eOut + "/student.pt"}) {
+        const CliResult r = runCli(QStringList{"predict", "--model", model} + images, tmp.path(), 60000);
+        QVERIFY2(r.finished && r.exitStatus == QProcess::NormalExit && r.exitCode == 0,
+                 qPrintable(describe(r)));
+        const QStringList lines = QString::fromUtf8(r.out).split('\n', Qt::SkipEmptyParts);
+        QCOMPARE(lines.size(), 5);
+        for (int i = 0; i < 5; ++i) {
+            // "item-0.png: Ankle boot  (Ankle boot 91.2%, Sneaker 5.0%, Sandal 2.1%)"
+            QVERIFY2(lines[i].startsWith(images[i] + ": "), qPrintable(lines[i]));
+            QCOMPARE(lines[i].count('%'), 3);
+            bool named = false;
+            for (const std::string& name : ds.classNames)
+                named = named || lines[i].startsWith(images[i] + ": " + QString::fromStdString(name) + "  (");
+            QVERIFY2(named, qPrintable(lines[i]));
+            QCOMPARE(lines[i].contains("inverted"), i == 4);
+        }
+        // The "photo" of image 3 comes back as image 3: the same prediction.
+        QCOMPARE(lines[4].section(':', 1).section('[', 0, 0).trimmed(), lines[3].section(':', 1).trimmed());
+        outputs << QString::fromUtf8(r.out);
+        QVERIFY2(r.err.contains("model " + model.toUtf8()), r.err.constData());
+    }
+    QCOMPARE(outputs[1], outputs[0]);
+    QCOMPARE(outputs[2], outputs[0]);
+}
+
+void TestCli::exportCommand_data() {
+    QTest::addColumn<QStringList>("args");
+    QTest::addColumn<QString>("file");
+    QTest::addColumn<QString>("format");
+    QTest::newRow("onnx from the extension") << QStringList{"--out", "t.onnx"} << "t.onnx"
+                                             << "onnx";
+    QTest::newRow("torchscript from the extension") << QStringList{"--out", "t.pt"} << "t.pt"
+                                                    << "torchscript";
+    QTest::newRow("--format, any name")
+        << QStringList{"--format", "onnx", "--out", "model.bin"} << "model.bin"
+        << "onnx";
+    QTest::newRow("--format=torchscript") << QStringList{"--format=TorchScript", "--out=m"} << "m"
+                                          << "torchscript";
+}
+
+// `export` of a teacher checkpoint from the run (a CNN), format from --format or the extension.
+void TestCli::exportCommand() {
+    QFETCH(QStringList, args);
+    QFETCH(QString, file);
+    QFETCH(QString, format);
+    QTemporaryDir tmp;
+    const CliResult r =
+        runCli(QStringList{"export", "--checkpoint", m_e2eOut + "/teacher.pt"} + args, tmp.path(), 60000);
+    QVERIFY2(r.finished && r.exitStatus == QProcess::NormalExit && r.exitCode == 0, qPrintable(describe(r)));
+    QVERIFY2(r.out.contains("exported teacher (cnn:32,64+dropout=0.3"), qPrintable(describe(r)));
+    QString error;
+    const QJsonObject card = readJsonObject(tmp.filePath(file + ".json"), &error);
+    QVERIFY2(error.isEmpty(), qPrintable(error));
+    QCOMPARE(card["format"].toString(), format);
+    QCOMPARE(card["model"].toString(), QString("teacher"));
+    QCOMPARE(card["file"].toString(), file);
+    QVERIFY(card["temperature"].isNull()); // the teacher learned from labels: no T
+    QCOMPARE(QDir(tmp.path()).entryList(QDir::Files), QStringList({file, file + ".json"}));
+}
+
+// A full disk (here `ulimit -f`, which makes writes fail with EFBIG) mid-export: one error line, no file.
+void TestCli::exportToAFullDiskLeavesNoFile() {
+    QTemporaryDir tmp;
+    QProcess p;
+    p.setWorkingDirectory(tmp.path());
+    p.start("/bin/bash", {"-c", QString("ulimit -f 100 && exec '%1' export --checkpoint '%2' --out big.onnx")
+                                    .arg(KDLAB_CLI_PATH, m_e2eOut + "/teacher.pt")});
+    QVERIFY(p.waitForFinished(60000));
+    const QString err = QString::fromUtf8(p.readAllStandardError());
+    // The teacher's ONNX file is about 200 KB, over the 100 KB limit.
+    QCOMPARE(p.exitStatus(), QProcess::NormalExit);
+    QVERIFY2(p.exitCode() == 1, qPrintable(err));
+    QVERIFY2(err.startsWith("error: big.onnx: cannot export (File too large)") && err.count('\n') == 1,
+             qPrintable(err));
+    QVERIFY2(QDir(tmp.path()).entryList(QDir::Files).isEmpty(),
+             qPrintable(QDir(tmp.path()).entryList(QDir::Files).join(' ')));
+}
+
+// One unreadable image among good ones: an error line for it, the others predicted, exit status 1.
+void TestCli::predictReportsABadImageAndGoesOn() {
+    QTemporaryDir tmp;
+    QImage img(28, 28, QImage::Format_Grayscale8);
+    img.fill(0);
+    QVERIFY(img.save(tmp.filePath("good.png")));
+    QVERIFY(testdata::writeFile(tmp.filePath("bad.png"), "not an image"));
+    const CliResult r = runCli({"predict", "--model", m_e2eOut + "/export/student.onnx", "bad.png",
+                                "good.png", "missing.png", "--top", "2"},
+                               tmp.path(), 60000);
+    QVERIFY2(r.finished && r.exitStatus == QProcess::NormalExit && r.exitCode == 1, qPrintable(describe(r)));
+    QVERIFY2(r.err.contains("error: bad.png: not a readable image") &&
+                 r.err.contains("error: missing.png: cannot open image"),
+             qPrintable(describe(r)));
+    const QStringList lines = QString::fromUtf8(r.out).split('\n', Qt::SkipEmptyParts);
+    QCOMPARE(lines.size(), 1);
+    QVERIFY2(lines[0].startsWith("good.png: ") && lines[0].count('%') == 2, qPrintable(lines[0]));
 }
 
 void TestCli::configFileWithFlagOverride_data() {
@@ -491,6 +653,40 @@ void TestCli::badInput_data() {
         << (QStringList{"run"} + quickArgs() + QStringList{"--out", "%TMP%/malformed.json"})
         << "not a folder";
     QTest::newRow("no command") << QStringList{} << "command";
+    // export and predict.
+    QTest::newRow("run --export tflite (before training)") << run({"--export", "tflite"}) << "tflite";
+    QTest::newRow("export without --checkpoint")
+        << QStringList{"export", "--out", "%OUT%.onnx"} << "--checkpoint";
+    QTest::newRow("export without --out")
+        << QStringList{"export", "--checkpoint", "%TMP%/runs/e2e/student.pt"} << "--out";
+    QTest::newRow("export --format tflite")
+        << QStringList{"export", "--checkpoint", "%TMP%/runs/e2e/student.pt", "--format", "tflite",
+                       "--out",  "%OUT%"}
+        << "tflite";
+    QTest::newRow("export --out without extension or --format")
+        << QStringList{"export", "--checkpoint", "%TMP%/runs/e2e/student.pt", "--out", "%OUT%"} << "--format";
+    QTest::newRow("export over its own checkpoint")
+        << QStringList{"export", "--checkpoint", "%TMP%/runs/e2e/student.pt", "--format",
+                       "onnx",   "--out",        "%TMP%/runs/e2e/student.pt"}
+        << "the checkpoint itself";
+    QTest::newRow("export of a non-checkpoint")
+        << QStringList{"export", "--checkpoint", "%TMP%/malformed.json", "--out", "%OUT%.onnx"}
+        << "%TMP%/malformed.json";
+    QTest::newRow("export into a path under a file")
+        << QStringList{"export", "--checkpoint", "%TMP%/runs/e2e/student.pt", "--out",
+                       "%TMP%/malformed.json/x.onnx"}
+        << "Not a directory";
+    QTest::newRow("export --bogus") << QStringList{"export", "--bogus", "1"} << "--bogus";
+    QTest::newRow("predict without --model") << QStringList{"predict", "x.png"} << "--model";
+    QTest::newRow("predict without images")
+        << QStringList{"predict", "--model", "%TMP%/runs/e2e/export/student.onnx"} << "no images";
+    QTest::newRow("predict --model missing")
+        << QStringList{"predict", "--model", "%TMP%/none.onnx", "x.png"} << "%TMP%/none.onnx";
+    QTest::newRow("predict --model not a model")
+        << QStringList{"predict", "--model", "%TMP%/malformed.json", "x.png"} << "%TMP%/malformed.json";
+    QTest::newRow("predict --top 0")
+        << QStringList{"predict", "--model", "%TMP%/runs/e2e/export/student.onnx", "--top", "0", "x.png"}
+        << "--top";
 }
 
 void TestCli::badInput() {
@@ -509,6 +705,8 @@ void TestCli::badInput() {
     QCOMPARE(r.exitStatus, QProcess::NormalExit); // an error, not a crash
     QVERIFY2(r.exitCode != 0, qPrintable(describe(r)));
     QVERIFY2(!QFile::exists(out + "/summary.json"), "a failed run wrote summary.json");
+    QVERIFY2(!QFile::exists(out + ".onnx") && !QFile::exists(out) && !QFile::exists(out + ".json"),
+             "a failed export left a file");
     // Exactly one line on stderr: "error: ..." naming what is wrong.
     const QString err = QString::fromUtf8(r.err);
     QVERIFY2(err.startsWith("error: "), qPrintable(describe(r)));
