@@ -33,7 +33,7 @@ void onInterrupt(int) {
 const char* const kUsage = R"(usage: kdlab-cli run [options]
        kdlab-cli sweep --temperatures LIST --alphas LIST [--students SPECS] [--seeds N] [--shard I/N] [options]
        kdlab-cli merge DIR... --out DIR
-       kdlab-cli export --checkpoint FILE.pt --out FILE [--format torchscript|onnx]
+       kdlab-cli export --checkpoint FILE.pt --out FILE [--format torchscript|onnx|checkpoint]
        kdlab-cli predict --model FILE.pt|FILE.onnx [--top K] IMAGE...
        kdlab-cli help
 
@@ -93,6 +93,7 @@ export: writes the model in a kdlab checkpoint (teacher.pt, student.pt, ...) for
 card as FILE.json (spec, size, dataset, method, T, alpha, seed, the run's accuracies, dates).
   torchscript (.pt)   torch.jit.load in Python, torch::jit::load in C++
   onnx (.onnx)        ONNX opset 13, checked with onnx::checker; runs in OpenCV DNN, ONNX Runtime, ...
+  checkpoint          a copy of the kdlab checkpoint (for kdlab itself), with the card beside it
 Both: input float [N,1,28,28] with pixel values in [0,1] (normalisation inside), output logits [N,classes].
 --format defaults to the --out extension. Every export is run by its runtime and compared with the
 checkpoint's model before it replaces FILE; a failure leaves no file behind.
@@ -492,9 +493,9 @@ void printExport(const kd::ExportResult& r) {
 int exportCommand(int argc, char** argv) {
     const SimpleArgs args = parseSimpleArgs(argc, argv, "export", {"checkpoint", "format", "out"});
     if (!args.positional.empty())
-        throw kd::Error(
-            "export: unexpected argument '" + args.positional.front() +
-            "' (usage: kdlab-cli export --checkpoint FILE.pt --out FILE [--format torchscript|onnx])");
+        throw kd::Error("export: unexpected argument '" + args.positional.front() +
+                        "' (usage: kdlab-cli export --checkpoint FILE.pt --out FILE [--format "
+                        "torchscript|onnx|checkpoint])");
     const auto flag = [&](const char* name) {
         const auto it = args.flags.find(name);
         return it == args.flags.end() ? std::string() : it->second;

@@ -361,6 +361,9 @@ void TestCli::exportCommand_data() {
         << "onnx";
     QTest::newRow("--format=torchscript") << QStringList{"--format=TorchScript", "--out=m"} << "m"
                                           << "torchscript";
+    QTest::newRow("--format checkpoint")
+        << QStringList{"--format", "checkpoint", "--out", "copy.pt"} << "copy.pt"
+        << "checkpoint";
 }
 
 // `export` of a teacher checkpoint from the run (a CNN), format from --format or the extension.

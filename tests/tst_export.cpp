@@ -160,7 +160,8 @@ private Q_SLOTS:
         QCOMPARE(QString(kd::exportFormatExtension(kd::ExportFormat::TorchScript)), QStringLiteral(".pt"));
         QString msg;
         KD_EXPECT_ERROR(msg, kd::parseExportFormat("tflite"));
-        QVERIFY2(msg.contains(QLatin1String("tflite")) && msg.contains(QLatin1String("torchscript or onnx")),
+        QVERIFY2(msg.contains(QLatin1String("tflite")) &&
+                     msg.contains(QLatin1String("torchscript, onnx or checkpoint")),
                  qPrintable(msg));
     }
 
@@ -288,6 +289,22 @@ private Q_SLOTS:
         QCOMPARE(doc[QLatin1String("input")][QLatin1String("pixel_range")].toArray().last().toInt(), 1);
         QCOMPARE(doc[QLatin1String("output")][QLatin1String("shape")].toArray().last().toInt(), 10);
         QVERIFY(doc.contains(QLatin1String("kdlab_version")));
+    }
+
+    // The checkpoint format: the same bytes (they hold the card already) and the card beside them.
+    void checkpointCopy() {
+        const TrainedModel& m = trained("mlp:32");
+        const QString out = m_dir.filePath(QStringLiteral("copy.pt"));
+        const kd::ExportResult r =
+            kd::exportCheckpoint(m.checkpoint, kd::ExportFormat::Checkpoint, out.toStdString());
+        QFile a(QString::fromStdString(m.checkpoint)), b(out);
+        QVERIFY(a.open(QIODevice::ReadOnly) && b.open(QIODevice::ReadOnly));
+        QCOMPARE(b.readAll(), a.readAll());
+        QCOMPARE(r.maxLogitDifference, 0.0);
+        QCOMPARE(r.card.format, std::string("checkpoint"));
+        QCOMPARE(r.card.model, std::string("student"));
+        QVERIFY(QFile::exists(out + QStringLiteral(".json")));
+        QCOMPARE(kd::readCheckpointInfo(out.toStdString()).spec, std::string("mlp:32"));
     }
 
     // An override card (the app's, for checkpoints from before cards) replaces the stored one; the

@@ -1,9 +1,11 @@
 // The main window end to end, offscreen, on a small generated dataset: start, live plots, T changed mid-run,
-// stop, close during training, GUI-thread latency, run list overlays, save/open, export.
+// stop, close during training, GUI-thread latency, run list overlays, save/open, export (TorchScript, ONNX,
+// checkpoint copy) and the export dialog.
 #include "confusionview.h"
 #include "darkknowledgeview.h"
 #include "efficiencyview.h"
 #include "experimentpanel.h"
+#include "exportdialog.h"
 #include "mainwindow.h"
 #include "methodplot.h"
 #include "openmpwait.h"
@@ -13,13 +15,17 @@
 #include "trainingworker.h"
 
 #include "kdcore/analysis.h"
+#include "kdcore/export.h"
+#include "kdcore/predict.h"
 #include "kdcore/report.h"
 #include "kdcore/trainer.h"
 #include "testdata.h"
 
 #include <QAction>
 #include <QApplication>
+#include <QComboBox>
 #include <QElapsedTimer>
+#include <QFile>
 #include <QLabel>
 #include <QListWidget>
 #include <QMessageBox>
@@ -34,6 +40,7 @@
 #include <QtTest>
 
 #include <algorithm>
+#include <memory>
 
 using kd::Role;
 using kdui::LossSeries;
@@ -54,7 +61,10 @@ private Q_SLOTS:
     void selectingRunsOverlaysCurves();
     void saveAndOpenExperiment();
     void openingBadFileKeepsRuns();
-    void exportStudentWritesCheckpoint();
+    void exportModel_data();
+    void exportModel();
+    void exportToBadPathFailsAndKeepsEarlierExport();
+    void exportDialogListsModelsAndFollowsFormat();
     void unsavedRunsPromptBeforeClosing();
     void noDisplayGivesClearMessage();
     void badCommandLineGivesOneLineError_data();
@@ -67,11 +77,15 @@ private Q_SLOTS:
     void sweepWindowOpensWithThePanelsSettings();
     void methodRunShowsEveryModelAndSurvivesSaving_data();
     void methodRunShowsEveryModelAndSurvivesSaving();
+    void cleanupTestCase();
 
 private:
     kd::ExperimentConfig tinyConfig(int epochs = 2) const;
     // Starts a run and waits for it to end; false on timeout.
     bool runToEnd(MainWindow& w, int timeoutMs = 60000);
+    // A window with one finished run (1 epoch each), trained once and shared by the export tests.
+    MainWindow* exportWindow();
+    std::unique_ptr<MainWindow> m_exportWindow;
 
     QTemporaryDir m_tmp;
     QString m_data;
@@ -325,20 +339,292 @@ void TestMainWindow::openingBadFileKeepsRuns() {
     QCOMPARE(w.runList()->count(), 1);
 }
 
-void TestMainWindow::exportStudentWritesCheckpoint() {
-    MainWindow w;
-    w.setAskToSave(false);
+MainWindow* TestMainWindow::exportWindow() {
+    if (!m_exportWindow) {
+        auto w = std::make_unique<MainWindow>();
+        w->setAskToSave(false);
+        w->setConfig(tinyConfig(1));
+        if (!runToEnd(*w))
+            return nullptr;
+        m_exportWindow = std::move(w);
+    }
+    return m_exportWindow.get();
+}
+
+void TestMainWindow::cleanupTestCase() {
+    m_exportWindow.reset();
+}
+
+namespace {
+
+const kd::ModelResult& modelResult(const kd::RunRecord& run, const QString& model) {
+    return model == "teacher"    ? run.result.teacher
+           : model == "baseline" ? run.result.baseline
+                                 : run.result.student;
+}
+
+QByteArray fileBytes(const QString& path) {
+    QFile file(path);
+    return file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
+}
+
+// What a failed or finished export may leave in `dir` besides `expected`: nothing (no .tmp files).
+QStringList filesIn(const QString& dir) {
+    return QDir(dir).entryList(QDir::Files | QDir::Dirs | QDir::NoDotAndDotDot, QDir::Name);
+}
+
+} // namespace
+
+void TestMainWindow::exportModel_data() {
+    QTest::addColumn<QString>("model");
+    QTest::addColumn<QString>("format");
+    QTest::newRow("student torchscript") << "student"
+                                         << "torchscript";
+    QTest::newRow("student onnx") << "student"
+                                  << "onnx";
+    QTest::newRow("baseline onnx") << "baseline"
+                                   << "onnx";
+    QTest::newRow("teacher torchscript") << "teacher"
+                                         << "torchscript";
+    QTest::newRow("student checkpoint") << "student"
+                                        << "checkpoint";
+}
+
+// Each trained model exports in each format with its card beside it; kd::Predictor runs the file and gives
+// the checkpoint's logits.
+void TestMainWindow::exportModel() {
+    QFETCH(QString, model);
+    QFETCH(QString, format);
+    MainWindow* w = exportWindow();
+    QVERIFY(w);
+    QVERIFY(w->exportAction()->isEnabled());
+    const kd::RunRecord& run = *w->runs().front();
+    const std::string checkpoint = run.checkpoints.at(model.toStdString());
+    const QString dir = m_tmp.filePath(QStringLiteral("exports/%1-%2").arg(model, format));
+    QVERIFY(QDir().mkpath(dir));
+    const QString path = QDir(dir).filePath(kdui::ExportDialog::defaultFileName(model, format));
+
     QString error;
-    QVERIFY(!w.exportStudent(m_tmp.filePath("nothing.pt"), &error)); // no run yet
-    QVERIFY(!QFileInfo::exists(m_tmp.filePath("nothing.pt")));
-    w.setConfig(tinyConfig(1));
-    QVERIFY(runToEnd(w));
-    const QString path = m_tmp.filePath("exported-student.pt");
-    QVERIFY2(w.exportStudent(path, &error), qPrintable(error));
-    const kd::CheckpointInfo info = kd::readCheckpointInfo(path.toStdString());
-    QCOMPARE(QString::fromStdString(info.spec), QString("mlp:16"));
-    QVERIFY(!w.exportStudent(m_tmp.filePath("no/such/dir/student.pt"), &error));
-    QVERIFY(error.contains("no/such/dir"));
+    QVERIFY2(w->exportModel(model, format, path, &error), qPrintable(error));
+    QVERIFY(error.isEmpty());
+    const QString name = QFileInfo(path).fileName();
+    QCOMPARE(filesIn(dir), QStringList({name, name + ".json"})); // no temporary files left
+    const QString status = w->phaseLabel()->text();
+    QVERIFY2(status.startsWith("Exported the ") && status.contains(QDir::toNativeSeparators(path)) &&
+                 status.contains("model card " + name + ".json"),
+             qPrintable(status));
+    if (format != "checkpoint")
+        QVERIFY2(status.contains("checked with"), qPrintable(status));
+
+    // The card: this model of this run.
+    const kd::ModelCard card =
+        kd::modelCardFromJson(fileBytes(path + ".json").toStdString(), (path + ".json").toStdString());
+    const kd::ModelResult& result = modelResult(run, model);
+    QCOMPARE(QString::fromStdString(card.model), model);
+    QCOMPARE(QString::fromStdString(card.spec), QString::fromStdString(result.spec));
+    QCOMPARE(card.spec, model == "teacher" ? run.config.teacher : run.config.student);
+    QCOMPARE(card.dataset, run.config.dataset);
+    QCOMPARE(card.method, run.config.method);
+    QVERIFY(card.accuracy.has_value());
+    QVERIFY(std::abs(*card.accuracy - result.testAccuracy) < 1e-9);
+    QVERIFY(card.studentAccuracy && std::abs(*card.studentAccuracy - run.result.student.testAccuracy) < 1e-9);
+    QCOMPARE(QString::fromStdString(card.format), format);
+    QCOMPARE(QString::fromStdString(card.file), name);
+    QCOMPARE(qint64(card.fileBytes), QFileInfo(path).size());
+    if (model == "student")
+        QVERIFY(card.temperature && std::abs(*card.temperature - run.config.temperature) < 1e-12);
+
+    // The file runs: its classes are the run's, and its logits the checkpoint's.
+    const int classes = kd::readCheckpointInfo(checkpoint).input.classes;
+    QCOMPARE(classes, 10);
+    const kd::Predictor exported(path.toStdString());
+    QCOMPARE(int(exported.classNames().size()), classes);
+    QCOMPARE(int(card.classNames.size()), classes);
+    const kd::Predictor original(checkpoint);
+    const testdata::Images probes = testdata::syntheticImages(4, 7);
+    std::vector<float> pixels(probes.pixels.size());
+    std::transform(probes.pixels.begin(), probes.pixels.end(), pixels.begin(),
+                   [](std::uint8_t v) { return float(v) / 255.f; });
+    const std::vector<float> a = exported.logits(pixels, probes.count());
+    const std::vector<float> b = original.logits(pixels, probes.count());
+    QCOMPARE(a.size(), std::size_t(probes.count()) * classes);
+    QCOMPARE(a.size(), b.size());
+    for (std::size_t i = 0; i < a.size(); ++i)
+        QVERIFY2(std::abs(a[i] - b[i]) < 1e-4f,
+                 qPrintable(QString::number(a[i]) + " vs " + QString::number(b[i])));
+}
+
+// A file that cannot be written fails with a message naming it and leaves nothing behind; an earlier
+// export at the same path stays as it was when a later one fails.
+void TestMainWindow::exportToBadPathFailsAndKeepsEarlierExport() {
+    QString error;
+    {
+        MainWindow empty;
+        empty.setAskToSave(false);
+        QVERIFY(!empty.exportAction()->isEnabled());
+        QVERIFY(!empty.exportModel("student", "onnx", m_tmp.filePath("nothing.onnx"), &error)); // no run
+        QVERIFY2(error.contains("select a run"), qPrintable(error));
+        QVERIFY(!QFileInfo::exists(m_tmp.filePath("nothing.onnx")));
+    }
+    MainWindow* w = exportWindow();
+    QVERIFY(w);
+    const kd::RunRecord& run = *w->runs().front();
+    const QString dir = m_tmp.filePath("bad-exports");
+    QVERIFY(QDir().mkpath(dir));
+    // A regular file where a folder should be: no file can go under it, not even as root.
+    const QString afile = QDir(dir).filePath("afile");
+    QVERIFY(testdata::writeFile(afile, "not a folder"));
+    for (const QString format : {"torchscript", "onnx", "checkpoint"}) {
+        const QString bad = afile + "/x" + (format == "onnx" ? ".onnx" : ".pt");
+        error.clear();
+        QVERIFY2(!w->exportModel("student", format, bad, &error), qPrintable(format));
+        QVERIFY2(error.contains(bad), qPrintable(error));
+        QVERIFY2(w->errorLabel()->text().contains(bad), qPrintable(w->errorLabel()->text()));
+        QCOMPARE(filesIn(dir), QStringList({"afile"}));
+    }
+    // Nonsense arguments, and the checkpoint itself as the target, are refused; the checkpoint is untouched.
+    QVERIFY(!w->exportModel("assistant", "onnx", QDir(dir).filePath("a.onnx"), &error));
+    QVERIFY(!w->exportModel("student", "zip", QDir(dir).filePath("a.zip"), &error));
+    QVERIFY(!w->exportModel("student", "onnx", QString(), &error));
+    const QString checkpoint = QString::fromStdString(run.checkpoints.at("student"));
+    const QByteArray checkpointBytes = fileBytes(checkpoint);
+    QVERIFY(!w->exportModel("student", "torchscript", checkpoint, &error));
+    QVERIFY2(error.contains("checkpoint itself"), qPrintable(error));
+    QCOMPARE(fileBytes(checkpoint), checkpointBytes);
+    QCOMPARE(filesIn(dir), QStringList({"afile"}));
+
+    // An earlier export, then later ones to the same file that fail (a folder where the model's or the
+    // card's temporary file goes): the earlier files stay byte for byte, and no temporary file is left.
+    for (const QString format : {"onnx", "torchscript", "checkpoint"}) {
+        const QString good = QDir(dir).filePath(kdui::ExportDialog::defaultFileName("baseline", format));
+        QVERIFY2(w->exportModel("baseline", format, good, &error), qPrintable(error));
+        QVERIFY(!w->errorLabel()->isVisibleTo(w)); // a success clears the last export's failure
+        const QByteArray model = fileBytes(good), card = fileBytes(good + ".json");
+        QVERIFY(!model.isEmpty() && !card.isEmpty());
+        for (const QString& blocker : {good + ".tmp", good + ".json.tmp"}) {
+            QVERIFY(QDir().mkpath(blocker));
+            error.clear();
+            QVERIFY2(!w->exportModel("student", format, good, &error), qPrintable(format + " " + blocker));
+            QVERIFY2(error.contains(good), qPrintable(error));
+            QDir(blocker).removeRecursively(); // if the export has not removed it (an empty folder)
+            QCOMPARE(fileBytes(good), model);
+            QCOMPARE(fileBytes(good + ".json"), card);
+        }
+        QVERIFY(QFile::remove(good) && QFile::remove(good + ".json"));
+        QCOMPARE(filesIn(dir), QStringList({"afile"}));
+    }
+}
+
+void TestMainWindow::exportDialogListsModelsAndFollowsFormat() {
+    MainWindow* w = exportWindow();
+    QVERIFY(w);
+    const kd::RunRecord& run = *w->runs().front();
+    const QString folder = m_tmp.filePath("dialog");
+    QVERIFY(QDir().mkpath(folder));
+    kdui::ExportDialog d(run, folder);
+    QCOMPARE(d.models(), QStringList({"student", "baseline", "teacher"}));
+    QCOMPARE(d.model(), QString("student"));
+    QCOMPARE(d.format(), QString("torchscript"));
+    QCOMPARE(d.path(), QDir(folder).filePath("student.pt"));
+    auto pct = [](double a) { return QString::number(a * 100.0, 'f', 1) + "%"; };
+    QCOMPARE(d.modelBox()->itemText(0),
+             "Distilled student (mlp:16, " + pct(run.result.student.testAccuracy) + ")");
+    QCOMPARE(d.modelBox()->itemText(1),
+             "Baseline student (mlp:16, " + pct(run.result.baseline.testAccuracy) + ")");
+    QCOMPARE(d.modelBox()->itemText(2), "Teacher (mlp:64, " + pct(run.result.teacher.testAccuracy) + ")");
+    QCOMPARE(d.formatBox()->count(), 3);
+    QVERIFY(d.explanationLabel()->text().contains("torch.jit.load"));
+    QVERIFY(d.explanationLabel()->text().contains("[N,1,28,28] in [0,1]"));
+    QVERIFY(d.explanationLabel()->text().contains("student.pt.json"));
+
+    // The suggested name follows format and model.
+    QVERIFY(d.setFormat("onnx"));
+    QCOMPARE(d.path(), QDir(folder).filePath("student.onnx"));
+    QVERIFY(d.explanationLabel()->text().contains("ONNX Runtime"));
+    QVERIFY(d.setModel("teacher"));
+    QCOMPARE(d.path(), QDir(folder).filePath("teacher.onnx"));
+    QVERIFY(d.setFormat("checkpoint"));
+    QCOMPARE(d.path(), QDir(folder).filePath("teacher-checkpoint.pt"));
+    QVERIFY(d.setFormat("torchscript"));
+    QCOMPARE(d.path(), QDir(folder).filePath("teacher.pt"));
+    // A name the user typed keeps its stem; only the extension follows the format.
+    d.setPath(QDir(folder).filePath("mine.pt"));
+    QVERIFY(d.setFormat("onnx"));
+    QCOMPARE(d.path(), QDir(folder).filePath("mine.onnx"));
+    QVERIFY(d.setModel("baseline"));
+    QCOMPARE(d.path(), QDir(folder).filePath("mine.onnx"));
+    QVERIFY(!d.setModel("assistant"));
+    QVERIFY(!d.setFormat("zip"));
+    QCOMPARE(d.model(), QString("baseline"));
+    QVERIFY(d.okButton()->isEnabled());
+    d.setPath(QString());
+    QVERIFY(!d.okButton()->isEnabled());
+
+    // OK exports through the window; a failure keeps the dialog open with the message.
+    d.setExporter([w](const QString& model, const QString& format, const QString& path, QString* error) {
+        return w->exportModel(model, format, path, error);
+    });
+    const QString bad = m_tmp.filePath("dialog/missing-folder/deeper/mine.onnx");
+    QVERIFY(QDir().mkpath(m_tmp.filePath("dialog/missing-folder")));
+    QVERIFY(testdata::writeFile(m_tmp.filePath("dialog/missing-folder/deeper"), "a file"));
+    d.setPath(bad);
+    d.accept();
+    QCOMPARE(d.result(), int(QDialog::Rejected));
+    QVERIFY(d.errorLabel()->isVisibleTo(&d));
+    QVERIFY2(d.errorLabel()->text().contains(bad), qPrintable(d.errorLabel()->text()));
+    d.setPath(QDir(folder).filePath("mine.onnx"));
+    QVERIFY(!d.errorLabel()->isVisibleTo(&d)); // a new path clears it
+    d.accept();
+    QCOMPARE(d.result(), int(QDialog::Accepted));
+    QVERIFY(QFileInfo::exists(QDir(folder).filePath("mine.onnx.json")));
+
+    // Not a check: a picture of the dialog to look at, with KDLAB_PLOT_SNAPSHOT_DIR set.
+    if (const QString out = qEnvironmentVariable("KDLAB_PLOT_SNAPSHOT_DIR"); !out.isEmpty()) {
+        for (const QString format : {"torchscript", "onnx", "checkpoint"}) {
+            kdui::ExportDialog shown(run, folder);
+            shown.setFormat(format);
+            shown.show();
+            QVERIFY(QTest::qWaitForWindowExposed(&shown));
+            QVERIFY(shown.grab().save(QDir(out).filePath("export-dialog-" + format + ".png")));
+        }
+        d.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&d));
+        d.setPath(bad);
+        d.accept(); // fails: the dialog with its message
+        QVERIFY(d.grab().save(QDir(out).filePath("export-dialog-failed.png")));
+        d.hide();
+    }
+
+    // An ensemble's teacher is several models, with no checkpoint: not listed.
+    kd::RunRecord ensemble = run;
+    ensemble.config.method = "ensemble";
+    ensemble.checkpoints.erase("teacher");
+    kdui::ExportDialog e(ensemble, folder);
+    QCOMPARE(e.models(), QStringList({"student", "baseline"}));
+    QVERIFY(!e.setModel("teacher"));
+
+    // File > Export model... opens the dialog for the selected run; OK exports.
+    const QString viaMenu = QDir(folder).filePath("via-menu.onnx");
+    bool answered = false;
+    QTimer::singleShot(0, [&] {
+        QTRY_VERIFY(qobject_cast<kdui::ExportDialog*>(QApplication::activeModalWidget()) != nullptr);
+        auto* dialog = qobject_cast<kdui::ExportDialog*>(QApplication::activeModalWidget());
+        QCOMPARE(dialog->models(), QStringList({"student", "baseline", "teacher"}));
+        dialog->setModel("baseline");
+        dialog->setFormat("onnx");
+        dialog->setPath(viaMenu);
+        answered = true;
+        dialog->okButton()->click();
+    });
+    QTimer::singleShot(30000, [] { // never hang on a failed check above
+        if (QWidget* modal = QApplication::activeModalWidget())
+            modal->close();
+    });
+    w->exportAction()->trigger();
+    QVERIFY(answered);
+    QVERIFY(QFileInfo::exists(viaMenu) && QFileInfo::exists(viaMenu + ".json"));
+    QVERIFY2(w->phaseLabel()->text().contains("Exported the baseline student to"),
+             qPrintable(w->phaseLabel()->text()));
 }
 
 void TestMainWindow::unsavedRunsPromptBeforeClosing() {
@@ -632,6 +918,14 @@ void TestMainWindow::methodRunShowsEveryModelAndSurvivesSaving() {
             QVERIFY(w.methodPlot()->barValue(i) > 0.3);
         }
         QCOMPARE(w.methodPlot()->verdictText(), QString::fromStdString(kd::methodVerdict(run->result)));
+        if (method == "ensemble") { // no teacher checkpoint: the export dialog does not offer one
+            QVERIFY(run->checkpoints.count("teacher") == 0);
+            QVERIFY(w.exportAction()->isEnabled());
+            QCOMPARE(kdui::ExportDialog(*run, m_tmp.path()).models(), QStringList({"student", "baseline"}));
+            QString error;
+            QVERIFY(!w.exportModel("teacher", "onnx", m_tmp.filePath("ensemble-teacher.onnx"), &error));
+            QVERIFY2(error.contains("ensemble"), qPrintable(error));
+        }
         QVERIFY(!w.methodPlot()->verdictText().isEmpty());
         // The three usual curves are there; the extra models are not mixed into them.
         for (Role role : {Role::Baseline, Role::Student})

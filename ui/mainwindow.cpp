@@ -4,12 +4,14 @@
 #include "darkknowledgeview.h"
 #include "efficiencyview.h"
 #include "experimentpanel.h"
+#include "exportdialog.h"
 #include "methodplot.h"
 #include "plots.h"
 #include "sweepwindow.h"
 #include "temperaturelens.h"
 #include "trainingworker.h"
 
+#include "kdcore/export.h"
 #include "kdcore/report.h"
 
 #include <QAction>
@@ -39,6 +41,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <optional>
 #include <system_error>
 
 // A static library's resources need an explicit init (outside any namespace).
@@ -117,9 +120,10 @@ void MainWindow::buildActions() {
     QAction* saveAsAction = fileMenu->addAction(tr("Save experiment &as..."), this, &MainWindow::saveAs);
     saveAsAction->setShortcut(QKeySequence::SaveAs);
     fileMenu->addSeparator();
-    m_exportAction = fileMenu->addAction(tr("&Export student..."), this, &MainWindow::exportDialog);
+    m_exportAction = fileMenu->addAction(tr("&Export model..."), this, &MainWindow::exportDialog);
     m_exportAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
-    m_exportAction->setToolTip(tr("Save the selected run's distilled student as a checkpoint (.pt)"));
+    m_exportAction->setToolTip(
+        tr("Export a trained model of the selected run to TorchScript or ONNX, with its model card"));
     fileMenu->addSeparator();
     QAction* quit = fileMenu->addAction(tr("&Quit"), this, &QWidget::close);
     quit->setShortcut(QKeySequence::Quit);
@@ -777,7 +781,7 @@ void MainWindow::updateActions() {
     m_pauseAction->setEnabled(m_running && !m_stopping);
     m_stopAction->setEnabled(m_running && !m_stopping);
     const QVector<const kd::RunRecord*> shown = shownRuns();
-    m_exportAction->setEnabled(!shown.isEmpty() && shown.front()->checkpoints.count("student") > 0);
+    m_exportAction->setEnabled(!shown.isEmpty() && !shown.front()->checkpoints.empty());
 }
 
 void MainWindow::updateTitle() {
@@ -847,33 +851,77 @@ bool MainWindow::openExperiment(const QString& path, QString* error) {
     return true;
 }
 
-bool MainWindow::exportStudent(const QString& path, QString* error) {
+bool MainWindow::exportModel(const QString& model, const QString& format, const QString& path,
+                             QString* error) {
     auto fail = [&](const QString& message) {
         if (error)
             *error = message;
+        m_exportError = message;
         showError(message);
         return false;
     };
     const QVector<const kd::RunRecord*> shown = shownRuns();
     if (shown.isEmpty())
         return fail(tr("Export: select a run first"));
-    const auto it = shown.front()->checkpoints.find("student");
-    if (it == shown.front()->checkpoints.end())
-        return fail(tr("Export: run \"%1\" has no distilled student (it did not train one)")
-                        .arg(QString::fromStdString(shown.front()->name)));
-    // Copy beside the target, then rename over it: the target is either the old file or the whole new one.
-    namespace fs = std::filesystem;
-    const fs::path target = path.toStdString();
-    const fs::path tmp = target.string() + ".tmp";
-    std::error_code ec;
-    fs::copy_file(it->second, tmp, fs::copy_options::overwrite_existing, ec);
-    if (!ec)
-        fs::rename(tmp, target, ec);
-    if (ec) {
-        fs::remove(tmp);
-        return fail(tr("%1: cannot export the student: %2").arg(path, QString::fromStdString(ec.message())));
+    const kd::RunRecord& run = *shown.front();
+    QString who; // for the status line
+    if (model == QLatin1String("student"))
+        who = tr("the distilled student");
+    else if (model == QLatin1String("baseline"))
+        who = tr("the baseline student");
+    else if (model == QLatin1String("teacher"))
+        who = tr("the teacher");
+    else
+        return fail(tr("Export: unknown model \"%1\" (student, baseline or teacher)").arg(model));
+    kd::ExportFormat exportFormat;
+    try {
+        exportFormat = kd::parseExportFormat(format.toStdString());
+    } catch (const std::exception&) {
+        return fail(tr("Export: unknown format \"%1\" (torchscript, onnx or checkpoint)").arg(format));
     }
-    m_phaseLabel->setText(tr("Exported the distilled student to %1").arg(QDir::toNativeSeparators(path)));
+    const auto it = run.checkpoints.find(model.toStdString());
+    if (it == run.checkpoints.end()) {
+        const QString why = model == QLatin1String("teacher") && run.config.method == "ensemble"
+                                ? tr("an ensemble's teacher is several models")
+                                : tr("it did not train one");
+        return fail(tr("Export: run \"%1\" has no checkpoint of %2 (%3)")
+                        .arg(QString::fromStdString(run.name), who, why));
+    }
+    if (path.trimmed().isEmpty())
+        return fail(tr("Export: no file name given"));
+    const std::string checkpoint = it->second;
+    const std::string target = path.toStdString();
+    namespace fs = std::filesystem;
+    if (std::error_code ignored; fs::equivalent(checkpoint, target, ignored))
+        return fail(tr("%1: this is the checkpoint itself; choose another file name").arg(path));
+
+    // The card: the one kdlab wrote into the checkpoint, or, for a checkpoint older than the cards, what the
+    // run record knows (dataset, method, T, alpha, accuracies).
+    kd::CheckpointInfo info;
+    std::optional<kd::ModelCard> fallback;
+    try {
+        info = kd::readCheckpointInfo(checkpoint);
+        if (info.card.empty())
+            fallback = kd::makeModelCard(run.config, run.result, model.toStdString(), {}, 0);
+    } catch (const std::exception& e) {
+        return fail(QString::fromStdString(e.what()));
+    }
+    QString status;
+    try {
+        const kd::ExportResult result =
+            kd::exportCheckpoint(checkpoint, exportFormat, target, fallback ? &*fallback : nullptr);
+        status = tr("Exported %1 to %2 (model card %3; checked with %4)")
+                     .arg(who, QDir::toNativeSeparators(path),
+                          QFileInfo(QString::fromStdString(result.cardPath)).fileName(),
+                          QString::fromStdString(result.checkedWith));
+    } catch (const std::exception& e) {
+        return fail(QString::fromStdString(e.what()));
+    }
+    if (!m_exportError.isEmpty() && m_errorLabel->text() == m_exportError)
+        m_errorLabel->hide(); // the last export's failure is over
+    m_exportError.clear();
+    m_exportFolder = QFileInfo(path).absolutePath();
+    m_phaseLabel->setText(status);
     return true;
 }
 
@@ -895,10 +943,29 @@ void MainWindow::openDialog() {
 }
 
 void MainWindow::exportDialog() {
-    const QString path = QFileDialog::getSaveFileName(this, tr("Export distilled student"),
-                                                      QStringLiteral("student.pt"), tr("Checkpoints (*.pt)"));
-    if (!path.isEmpty())
-        exportStudent(path);
+    const QVector<const kd::RunRecord*> shown = shownRuns();
+    if (shown.isEmpty())
+        return;
+    const kd::RunRecord* run = shown.front();
+    QString folder = m_exportFolder;
+    if (folder.isEmpty() && !m_filePath.isEmpty())
+        folder = QFileInfo(m_filePath).absolutePath();
+    if (folder.isEmpty())
+        folder = QStandardPaths::writableLocation(QStandardPaths::DocumentsLocation);
+    if (folder.isEmpty())
+        folder = QDir::homePath();
+    ExportDialog dialog(*run, folder, this);
+    dialog.setExporter(
+        [this, run](const QString& model, const QString& format, const QString& path, QString* error) {
+            const QVector<const kd::RunRecord*> now = shownRuns();
+            if (now.isEmpty() || now.front() != run) {
+                if (error)
+                    *error = tr("The selected run changed meanwhile; choose Export model... again");
+                return false;
+            }
+            return exportModel(model, format, path, error);
+        });
+    dialog.exec();
 }
 
 // True when it is fine to discard the current runs (saved, discarded, or nothing to save).

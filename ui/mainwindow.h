@@ -63,7 +63,11 @@ public:
     // File operations; false with a message in the error line (or *error) on failure.
     bool saveExperiment(const QString& path, QString* error = nullptr);
     bool openExperiment(const QString& path, QString* error = nullptr);
-    bool exportStudent(const QString& path, QString* error = nullptr);
+    // Exports the first shown run's model ("student" | "baseline" | "teacher") from its checkpoint as
+    // "torchscript" | "onnx" (kd::exportCheckpoint) or "checkpoint" (a copy), with its model card beside it
+    // (path + ".json"). Atomic: a failure leaves no file and any earlier export at `path` intact.
+    bool exportModel(const QString& model, const QString& format, const QString& path,
+                     QString* error = nullptr);
     bool hasUnsavedChanges() const { return m_dirty; }
     // false: closing never asks to save (tests, scripted screenshots).
     void setAskToSave(bool ask) { m_askToSave = ask; }
@@ -101,6 +105,7 @@ public:
     QAction* startAction() const { return m_startAction; }
     QAction* pauseAction() const { return m_pauseAction; }
     QAction* stopAction() const { return m_stopAction; }
+    QAction* exportAction() const { return m_exportAction; }
 
 Q_SIGNALS:
     void runStarted();
@@ -166,6 +171,8 @@ private:
     QAction* m_pauseAction = nullptr;
     QAction* m_stopAction = nullptr;
     QAction* m_exportAction = nullptr;
+    QString m_exportFolder; // where the last export went: the export dialog suggests it again
+    QString m_exportError;  // the last export's failure, hidden once an export succeeds
 
     std::vector<std::unique_ptr<kd::RunRecord>> m_runs;
     kd::RunRecord* m_current = nullptr; // the run in progress, or nullptr

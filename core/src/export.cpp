@@ -24,6 +24,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 #ifndef KDLAB_VERSION
@@ -385,7 +386,7 @@ ExportResult exportCheckpoint(const std::string& checkpointPath, ExportFormat fo
             result.maxLogitDifference = maxDifference(out, reference);
             result.checkedWith = "LibTorch " TORCH_VERSION " (torch::jit::load)";
             requireClose(result.maxLogitDifference, reference, outPath, "the TorchScript module");
-        } else {
+        } else if (format == ExportFormat::Onnx) {
             onnx::ModelProto model = onnxModel(*net, layers, modelCardJson(card));
             try {
                 onnx::checker::check_model(model);
@@ -410,6 +411,19 @@ ExportResult exportCheckpoint(const std::string& checkpointPath, ExportFormat fo
             result.maxLogitDifference = maxDifference(outTensor, reference);
             result.checkedWith = "onnx::checker, OpenCV DNN " CV_VERSION;
             requireClose(result.maxLogitDifference, reference, outPath, "OpenCV DNN");
+        } else {
+            // The checkpoint's own bytes (it already holds the card), reloaded to check the copy.
+            std::ifstream in(checkpointPath, std::ios::binary);
+            const std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+            if (!in && !in.eof())
+                throw Error(checkpointPath + ": cannot read the checkpoint");
+            writeBytes(tmp, bytes, outPath);
+            KdNet copy = loadNet(tmp);
+            copy->eval();
+            torch::NoGradGuard noGrad;
+            result.maxLogitDifference = maxDifference(copy->forward(probes), reference);
+            result.checkedWith = "kdlab (the copy reloaded)";
+            requireClose(result.maxLogitDifference, reference, outPath, "the copied checkpoint");
         }
         std::error_code ec;
         card.fileBytes = std::int64_t(std::filesystem::file_size(tmp, ec));

@@ -25,11 +25,21 @@ ExportFormat parseExportFormat(const std::string& name) {
         return ExportFormat::TorchScript;
     if (lower == "onnx")
         return ExportFormat::Onnx;
-    throw Error("format: unknown export format '" + name + "' (expected torchscript or onnx)");
+    if (lower == "checkpoint")
+        return ExportFormat::Checkpoint;
+    throw Error("format: unknown export format '" + name + "' (expected torchscript, onnx or checkpoint)");
 }
 
 const char* exportFormatName(ExportFormat format) {
-    return format == ExportFormat::Onnx ? "onnx" : "torchscript";
+    switch (format) {
+    case ExportFormat::Onnx:
+        return "onnx";
+    case ExportFormat::Checkpoint:
+        return "checkpoint";
+    case ExportFormat::TorchScript:
+        break;
+    }
+    return "torchscript";
 }
 
 const char* exportFormatExtension(ExportFormat format) {

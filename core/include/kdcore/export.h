@@ -16,11 +16,12 @@ namespace kd {
 struct ExperimentConfig;
 struct ExperimentResult;
 
-enum class ExportFormat { TorchScript, Onnx };
-// "torchscript" | "onnx" (case-insensitive); throws kd::Error listing both.
+// Checkpoint: a copy of the kdlab checkpoint itself (for kdlab), with the card beside it.
+enum class ExportFormat { TorchScript, Onnx, Checkpoint };
+// "torchscript" | "onnx" | "checkpoint" (case-insensitive); throws kd::Error listing them.
 ExportFormat parseExportFormat(const std::string& name);
-const char* exportFormatName(ExportFormat format);      // "torchscript" | "onnx"
-const char* exportFormatExtension(ExportFormat format); // ".pt" | ".onnx"
+const char* exportFormatName(ExportFormat format);      // "torchscript" | "onnx" | "checkpoint"
+const char* exportFormatExtension(ExportFormat format); // ".pt" | ".onnx" | ".pt"
 
 // What a deployed model needs to be understood and trusted: what it is, what it was trained on and how, and
 // how well it and its teacher and baseline did. Unknown values are empty / nullopt (a checkpoint written
@@ -68,7 +69,8 @@ struct ExportResult {
     std::string cardPath; // modelPath + ".json"
     ModelCard card;
     // The check every export passes before it is kept: the exported file, run by its runtime (TorchScript:
-    // LibTorch's interpreter; ONNX: OpenCV DNN), against the checkpoint's model on probe images.
+    // LibTorch's interpreter; ONNX: OpenCV DNN; checkpoint: reloaded by kdlab), against the checkpoint's
+    // model on probe images.
     std::string checkedWith;
     double maxLogitDifference = 0;
 };
