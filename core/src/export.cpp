@@ -241,36 +241,32 @@ onnx::ModelProto onnxModel(const KdNetImpl& net, const std::vector<Layer>& layer
         const Layer& layer = layers[i];
         const std::string id = "layer" + std::to_string(i);
         const std::string out = i + 1 == layers.size() ? "logits" : id;
-        onnx::NodeProto* n = nullptr;
+        // Conv and Gemm take the layer's weight and bias; Conv and MaxPool a square window.
+        auto weighted = [&](const char* op) {
+            return g.node(
+                op, {x, g.initializer(id + "_weight", layer.weight), g.initializer(id + "_bias", layer.bias)},
+                out);
+        };
+        auto window = [&](onnx::NodeProto* n) {
+            OnnxGraph::intsAttribute(n, "kernel_shape", {layer.kernel, layer.kernel});
+            OnnxGraph::intsAttribute(n, "strides", {layer.stride, layer.stride});
+            OnnxGraph::intsAttribute(n, "pads", {layer.padding, layer.padding, layer.padding, layer.padding});
+        };
         switch (layer.kind) {
         case Layer::Kind::Flatten:
-            n = g.node("Flatten", {x}, out);
-            OnnxGraph::intAttribute(n, "axis", 1);
+            OnnxGraph::intAttribute(g.node("Flatten", {x}, out), "axis", 1);
             break;
         case Layer::Kind::Linear:
-            n = g.node(
-                "Gemm",
-                {x, g.initializer(id + "_weight", layer.weight), g.initializer(id + "_bias", layer.bias)},
-                out);
-            OnnxGraph::intAttribute(n, "transB", 1); // weight is [out, in], as in torch
+            OnnxGraph::intAttribute(weighted("Gemm"), "transB", 1); // weight is [out, in], as in torch
             break;
         case Layer::Kind::Conv:
-            n = g.node(
-                "Conv",
-                {x, g.initializer(id + "_weight", layer.weight), g.initializer(id + "_bias", layer.bias)},
-                out);
-            OnnxGraph::intsAttribute(n, "kernel_shape", {layer.kernel, layer.kernel});
-            OnnxGraph::intsAttribute(n, "strides", {layer.stride, layer.stride});
-            OnnxGraph::intsAttribute(n, "pads", {layer.padding, layer.padding, layer.padding, layer.padding});
+            window(weighted("Conv"));
             break;
         case Layer::Kind::Relu:
-            n = g.node("Relu", {x}, out);
+            g.node("Relu", {x}, out);
             break;
         case Layer::Kind::MaxPool:
-            n = g.node("MaxPool", {x}, out);
-            OnnxGraph::intsAttribute(n, "kernel_shape", {layer.kernel, layer.kernel});
-            OnnxGraph::intsAttribute(n, "strides", {layer.stride, layer.stride});
-            OnnxGraph::intsAttribute(n, "pads", {layer.padding, layer.padding, layer.padding, layer.padding});
+            window(g.node("MaxPool", {x}, out));
             break;
         }
         x = out;
