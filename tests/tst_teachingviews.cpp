@@ -314,9 +314,19 @@ void TestTeachingViews::lensRedrawTime() {
     lens.setOutputs(makeOutputs(o));
     lens.setImageIndex(17);
     showAt(lens);
+    // Let the first layout's queued replots (and any late resize under load) finish first: the spies below
+    // count only what changing T causes.
+    {
+        QSignalSpy settle(lens.chart(LensChart::TeacherAtOne), &QCustomPlot::afterReplot);
+        do {
+            settle.clear();
+            QTest::qWait(50);
+        } while (!settle.isEmpty());
+    }
     QCustomPlot* plot = lens.chart(LensChart::TeacherAtT);
     QSignalSpy replots(plot, &QCustomPlot::afterReplot);
-    QSignalSpy fixedReplots(lens.chart(LensChart::TeacherAtOne), &QCustomPlot::afterReplot);
+    const std::vector<double> fixedBefore = lens.probabilities(LensChart::TeacherAtOne);
+    const QString fixedTitle = lens.chartTitle(LensChart::TeacherAtOne);
     std::vector<qint64> times;
     double t = 0.5;
     for (int i = 0; i < 15; ++i) {
@@ -330,8 +340,11 @@ void TestTeachingViews::lensRedrawTime() {
         QVERIFY(lens.probabilities(LensChart::TeacherAtT) != before);
         QVERIFY2(plot->replotTime() < 50, qPrintable(QString::number(plot->replotTime())));
     }
-    QCOMPARE(replots.count(), 15);     // each change redrawn within the measured time
-    QCOMPARE(fixedReplots.count(), 0); // the T = 1 chart is left alone
+    QCOMPARE(replots.count(), 15); // each change redrawn within the measured time
+    // The T = 1 chart is not recomputed. (It may be redrawn when the layout moves, as it once did here at
+    // T = 20 on a loaded machine, so its replots are not counted.)
+    QCOMPARE(lens.probabilities(LensChart::TeacherAtOne), fixedBefore);
+    QCOMPARE(lens.chartTitle(LensChart::TeacherAtOne), fixedTitle);
     std::sort(times.begin(), times.end());
     qInfo("setTemperature + redraw: median %lld ms, max %lld ms (last replot %.1f ms)",
           times[times.size() / 2], times.back(), plot->replotTime());
