@@ -170,6 +170,11 @@ public:
             m.epochSeconds, m.samplesPerSecond);
     }
 
+    void modelDiverged(kd::Role, int, const std::string& message) override {
+        endBar();
+        std::fprintf(stderr, "warning: %s\n", message.c_str());
+    }
+
     void stageStarted(int stage, const kd::StageResult& st) override {
         if (std::size_t(stage) >= m_stageNames.size())
             m_stageNames.resize(std::size_t(stage) + 1);
@@ -261,6 +266,9 @@ void printSummary(const kd::ExperimentResult& r) {
                     row.model.testAccuracy, row.model.testLoss);
     const auto gap =
         kd::gapRecovered(r.teacher.testAccuracy, r.baseline.testAccuracy, r.student.testAccuracy);
+    for (const kd::ComparisonRow& row : kd::methodComparison(r))
+        if (!row.model.divergence.empty())
+            std::printf("%s\n", row.model.divergence.c_str());
     const std::string verdict = kd::methodVerdict(r);
     if (!verdict.empty())
         std::printf("%s\n", verdict.c_str());

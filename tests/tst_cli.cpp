@@ -103,6 +103,7 @@ private slots:
     void exportCommand();
     void exportToAFullDiskLeavesNoFile();
     void predictReportsABadImageAndGoesOn();
+    void divergenceIsReportedAndTheRunFinishes();
     void configFileWithFlagOverride_data();
     void configFileWithFlagOverride();
     void methodRun_data();
@@ -421,6 +422,30 @@ void TestCli::predictReportsABadImageAndGoesOn() {
     const QStringList lines = QString::fromUtf8(r.out).split('\n', Qt::SkipEmptyParts);
     QCOMPARE(lines.size(), 1);
     QVERIFY2(lines[0].startsWith("good.png: ") && lines[0].count('%') == 2, qPrintable(lines[0]));
+}
+
+// SGD at learning rate 99: a model whose loss turns NaN or Inf stops with a warning, the run finishes
+// (exit 0), summary.json says which model diverged, and the kept weights are saved.
+void TestCli::divergenceIsReportedAndTheRunFinishes() {
+    QTemporaryDir tmp;
+    const CliResult r = runCli(QStringList{"run"} + quickArgs() +
+                                   QStringList{"--optimizer", "sgd", "--lr", "99", "--epochs", "4",
+                                               "--teacher-epochs", "4", "--threads", "1", "--out", "out"},
+                               tmp.path(), 120000);
+    QVERIFY2(r.finished && r.exitStatus == QProcess::NormalExit && r.exitCode == 0, qPrintable(describe(r)));
+    QVERIFY2(r.err.contains("warning: ") && r.err.contains(" diverged: "), qPrintable(describe(r)));
+    QString error;
+    const QJsonObject summary = readJsonObject(tmp.filePath("out/summary.json"), &error);
+    QVERIFY2(error.isEmpty(), qPrintable(error));
+    int diverged = 0;
+    for (const char* model : {"teacher", "baseline", "student"}) {
+        const QJsonValue d = summary[model].toObject()["diverged"];
+        QVERIFY2(d.isNull() || d.toString().startsWith(QString(model) + " diverged: "), model);
+        diverged += d.isString();
+        QVERIFY2(QFileInfo(tmp.filePath(QString("out/%1.pt").arg(model))).size() > 0, model);
+    }
+    QVERIFY(diverged > 0);
+    QVERIFY2(r.out.contains(" diverged: "), qPrintable(describe(r))); // repeated under the results
 }
 
 void TestCli::configFileWithFlagOverride_data() {

@@ -77,6 +77,7 @@ private Q_SLOTS:
     void sweepWindowOpensWithThePanelsSettings();
     void methodRunShowsEveryModelAndSurvivesSaving_data();
     void methodRunShowsEveryModelAndSurvivesSaving();
+    void divergedModelIsReportedAndTheRunGoesOn();
     void cleanupTestCase();
 
 private:
@@ -349,6 +350,31 @@ MainWindow* TestMainWindow::exportWindow() {
         m_exportWindow = std::move(w);
     }
     return m_exportWindow.get();
+}
+
+// A learning rate far too high: the window says which model diverged while the run goes on, and the run
+// finishes with every model's result and checkpoint.
+void TestMainWindow::divergedModelIsReportedAndTheRunGoesOn() {
+    MainWindow w;
+    w.setAskToSave(false);
+    kd::ExperimentConfig c = tinyConfig(1);
+    c.optimizer = "sgd";
+    c.momentum = 0.9;
+    c.lr = 99;
+    w.setConfig(c);
+    w.show();
+    QVERIFY(runToEnd(w));
+    const kd::RunRecord* run = w.runs().front().get();
+    QCOMPARE(QString::fromStdString(run->status), QString("done"));
+    QVERIFY(!w.errorLabel()->isHidden());
+    QVERIFY2(w.errorLabel()->text().contains(" diverged: ") &&
+                 w.errorLabel()->text().contains("lower learning rate"),
+             qPrintable(w.errorLabel()->text()));
+    QVERIFY(!run->result.teacher.divergence.empty() || !run->result.student.divergence.empty());
+    for (const char* role : {"teacher", "baseline", "student"}) {
+        QVERIFY2(run->checkpoints.count(role), role);
+        QVERIFY2(QFileInfo::exists(QString::fromStdString(run->checkpoints.at(role))), role);
+    }
 }
 
 void TestMainWindow::cleanupTestCase() {

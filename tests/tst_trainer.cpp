@@ -144,6 +144,7 @@ class TestTrainer : public QObject {
 
 private slots:
     void initTestCase();
+    void divergenceStopsThatModelAndKeepsItsLastGoodWeights();
     void runReportsEveryPhaseEpochAndBatch();
     void learnedModelsBeatChance();
     void sameSeedSameResults();
@@ -1437,6 +1438,81 @@ void TestTrainer::assistantComparedWithDirectKd() {
         trainer.saveStageCheckpoint(k, path);
         QCOMPARE(kd::readCheckpointInfo(path).spec, r.stages[std::size_t(k)].model.spec);
     }
+}
+
+namespace {
+class DivergenceRecorder : public Recorder {
+public:
+    std::vector<std::pair<kd::Role, std::string>> diverged;
+    std::map<kd::Role, int> batchesAfter; // batches of a model reported after it diverged
+    void modelDiverged(kd::Role role, int, const std::string& message) override {
+        diverged.emplace_back(role, message);
+    }
+    void batchFinished(const kd::BatchMetrics& m) override {
+        Recorder::batchFinished(m);
+        for (const auto& d : diverged)
+            if (d.first == m.role)
+                ++batchesAfter[m.role];
+    }
+};
+} // namespace
+
+// A learning rate far too high (SGD at 99 with momentum) makes the students' loss NaN or Inf: each stops at
+// that batch with a message, keeps its last good weights (finite logits, accuracy measured on them), and
+// the run goes on; the teacher (loaded) stands.
+void TestTrainer::divergenceStopsThatModelAndKeepsItsLastGoodWeights() {
+    QTemporaryDir dir;
+    const std::string teacherPath = dir.filePath("teacher.pt").toStdString();
+    double teacherAccuracy = 0;
+    {
+        kd::Trainer good;
+        teacherAccuracy = good.run(baseConfig()).teacher.testAccuracy;
+        good.saveCheckpoint(kd::Role::Teacher, teacherPath);
+    }
+    kd::ExperimentConfig c = baseConfig();
+    c.teacherCheckpoint = teacherPath;
+    c.optimizer = "sgd";
+    c.momentum = 0.9;
+    c.lr = 99;
+    c.epochs = 3;
+    kd::Trainer trainer;
+    DivergenceRecorder rec;
+    trainer.setObserver(&rec);
+    const kd::ExperimentResult r = trainer.run(c);
+    QVERIFY(!r.stopped);
+    QCOMPARE(r.teacher.testAccuracy, teacherAccuracy); // the loaded teacher stands
+    QVERIFY(r.teacher.divergence.empty());
+    QCOMPARE(rec.diverged.size(), std::size_t(2));
+    QCOMPARE(int(rec.diverged[0].first), int(kd::Role::Baseline));
+    QCOMPARE(int(rec.diverged[1].first), int(kd::Role::Student));
+    const kd::TestOutputs out = trainer.testOutputs();
+    for (const auto& [role, message] : rec.diverged) {
+        const kd::ModelResult& m = role == kd::Role::Baseline ? r.baseline : r.student;
+        QCOMPARE(m.divergence, message);
+        const QString text = QString::fromStdString(message);
+        QVERIFY2(text.startsWith(QString(kd::roleName(role)) + " diverged: batch ") &&
+                     text.contains(QLatin1String("lower learning rate (now 99)")) && !text.contains('\n'),
+                 qPrintable(text));
+        QVERIFY2(text.contains(QLatin1String("NaN")) || text.contains(QLatin1String("Inf")),
+                 qPrintable(text));
+        // Stopped within the batch: the epochs it reports are the good ones, and no batch came after.
+        QVERIFY(m.epochsTrained < c.epochs);
+        QCOMPARE(rec.batchesAfter[role], 0);
+        // The kept weights: finite outputs, and the reported accuracy is theirs.
+        const std::vector<float>& logits = out.logits(role);
+        QCOMPARE(logits.size(), std::size_t(kTest * 10));
+        QVERIFY(std::all_of(logits.begin(), logits.end(), [](float v) { return std::isfinite(v); }));
+        const kd::ConfusionMatrix cm = kd::confusionMatrix(logits, out.dataset->test.labels, 10);
+        QVERIFY(std::abs(cm.accuracy() - m.testAccuracy) < 1e-9);
+        QVERIFY(std::isfinite(m.testLoss));
+        QVERIFY(m.trained);
+    }
+    for (const kd::BatchMetrics& b : rec.batches)
+        QVERIFY2(std::isfinite(b.loss), "a non-finite loss was reported as a batch");
+    // The kept weights save and load like any other.
+    const std::string saved = dir.filePath("student.pt").toStdString();
+    trainer.saveCheckpoint(kd::Role::Student, saved);
+    QCOMPARE(kd::readCheckpointInfo(saved).spec, c.student);
 }
 
 QTEST_GUILESS_MAIN(TestTrainer)

@@ -83,6 +83,9 @@ MainWindow::MainWindow(QWidget* parent)
     connect(m_worker, &TrainingWorker::stageReported, this, &MainWindow::onStage);
     connect(m_worker, &TrainingWorker::finished, this, &MainWindow::onFinished);
     connect(m_worker, &TrainingWorker::failed, this, &MainWindow::onFailed);
+    // Shown at once (the run goes on with the next model) and left up after the run.
+    connect(m_worker, &TrainingWorker::diverged, this,
+            [this](const QString& message) { showError(message); });
     connect(m_worker, &TrainingWorker::testOutputsReady, this, &MainWindow::onTestOutputs);
     connect(this, &MainWindow::analyseRequested, m_worker, &TrainingWorker::analyse);
     connect(m_worker, &TrainingWorker::analysed, this, &MainWindow::onAnalysed);

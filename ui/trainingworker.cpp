@@ -55,7 +55,9 @@ void TrainingWorker::start(const kd::ExperimentConfig& config, bool reuseTeacher
     }
 
     // Save what this run produced. The teacher exists once the students started (trained, loaded or reused);
-    // a student only when it trained at least one epoch in this run (else the Trainer holds an older one).
+    // a student only when this run trained at least one epoch of it, or trained it to the end (else the
+    // Trainer holds an older one); a student that diverged in its first epoch keeps its initial weights.
+    const auto reached = [](const kd::ModelResult& m) { return m.epochsTrained > 0 || m.trained; };
     QVariantMap checkpoints;
     QString warning;
     if (!checkpointDir.isEmpty() && !QDir().mkpath(checkpointDir)) {
@@ -64,8 +66,8 @@ void TrainingWorker::start(const kd::ExperimentConfig& config, bool reuseTeacher
         // An ensemble teacher is several models: no teacher.pt (the views get its outputs from the run).
         const bool teacherReady = !result.baseline.spec.empty() && result.method != "ensemble";
         const std::pair<kd::Role, bool> roles[] = {{kd::Role::Teacher, teacherReady},
-                                                   {kd::Role::Baseline, result.baseline.epochsTrained > 0},
-                                                   {kd::Role::Student, result.student.epochsTrained > 0}};
+                                                   {kd::Role::Baseline, reached(result.baseline)},
+                                                   {kd::Role::Student, reached(result.student)}};
         for (const auto& [role, save] : roles) {
             if (!save)
                 continue;
@@ -125,6 +127,10 @@ void TrainingWorker::batchFinished(const kd::BatchMetrics& metrics) {
 
 void TrainingWorker::epochFinished(const kd::EpochMetrics& metrics) {
     Q_EMIT epochReported(metrics);
+}
+
+void TrainingWorker::modelDiverged(kd::Role, int, const std::string& message) {
+    Q_EMIT diverged(QString::fromStdString(message));
 }
 
 void TrainingWorker::stageStarted(int stage, const kd::StageResult& result) {

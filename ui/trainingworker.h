@@ -47,6 +47,8 @@ Q_SIGNALS:
     // could not be written (the results stand), else empty.
     void finished(const kd::ExperimentResult& result, const QVariantMap& checkpoints, const QString& warning);
     void failed(const QString& message);
+    // A model's loss became NaN or Inf: its training stopped, its last good weights kept; the run goes on.
+    void diverged(const QString& message);
     // Just before finished(): the run's models on the test set, for the teaching views.
     void testOutputsReady(const kdui::TestOutputsPtr& outputs);
     // analyse()'s answer: outputs, or null and a one-line error.
@@ -58,6 +60,7 @@ private:
     void epochFinished(const kd::EpochMetrics& metrics) override;
     void stageStarted(int stage, const kd::StageResult& result) override;
     void stageFinished(int stage, const kd::StageResult& result) override;
+    void modelDiverged(kd::Role role, int stage, const std::string& message) override;
 
     std::unique_ptr<kd::Trainer> m_trainer;
     std::atomic<bool> m_running{false};

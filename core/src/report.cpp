@@ -23,7 +23,8 @@ nlohmann::json modelJson(const ModelResult& m) {
             {"flops_per_sample", m.stats.flopsPerSample},
             {"size_bytes", m.stats.bytes},
             {"epochs_trained", m.epochsTrained},
-            {"trained", m.trained}};
+            {"trained", m.trained},
+            {"diverged", m.divergence.empty() ? nlohmann::json(nullptr) : nlohmann::json(m.divergence)}};
 }
 
 } // namespace

@@ -9,6 +9,8 @@
 #include "kdcore/trainer.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -418,6 +420,44 @@ struct Trainer::Impl {
         const std::int64_t batchSize = std::min<std::int64_t>(c.batchSize, n);
         const int batches = int((n + batchSize - 1) / batchSize);
         double trainSeconds = 0;
+        // The last good weights: the initial ones, then those after each epoch that ended finite. A NaN or
+        // Inf loss puts them back and ends this model's training (see ModelResult::divergence).
+        auto snapshot = [&net] {
+            std::vector<torch::Tensor> weights;
+            for (const torch::Tensor& p : net->parameters())
+                weights.push_back(p.detach().clone());
+            return weights;
+        };
+        std::vector<torch::Tensor> good = snapshot();
+        int goodEpoch = 0;
+        auto diverge = [&](int epoch, const std::string& where, double value) {
+            {
+                torch::NoGradGuard noGrad;
+                const std::vector<torch::Tensor> params = net->parameters();
+                for (std::size_t i = 0; i < params.size(); ++i)
+                    params[i].copy_(good[i]);
+            }
+            const std::string name =
+                job.stage >= 0 ? result->stages[std::size_t(job.stage)].name : roleName(role);
+            if (!evaluate(net, mr.testLoss, mr.testAccuracy, &testLogits))
+                return false;
+            char accuracy[32], lr[32];
+            std::snprintf(accuracy, sizeof accuracy, "%.2f%%", mr.testAccuracy * 100);
+            std::snprintf(lr, sizeof lr, "%g", c.lr);
+            const char* loss = std::isnan(value) ? "NaN" : value > 0 ? "+Inf" : "-Inf";
+            mr.divergence = name + " diverged: " + where + " of epoch " + std::to_string(epoch) +
+                            " gave a loss of " + loss + "; its training stopped and it keeps " +
+                            (goodEpoch ? "its weights after epoch " + std::to_string(goodEpoch)
+                                       : std::string("its initial weights")) +
+                            " (test accuracy " + accuracy + "). A lower learning rate (now " + lr +
+                            ") usually helps.";
+            mr.epochsTrained = goodEpoch;
+            mr.secondsPerEpoch = goodEpoch ? trainSeconds / goodEpoch : 0;
+            mr.trained = true;
+            if (observer)
+                observer->modelDiverged(role, job.stage, mr.divergence);
+            return true;
+        };
         for (int epoch = 1; epoch <= epochs; ++epoch) {
             net->train();
             // Same order for both students: the comparison differs only in the loss.
@@ -449,6 +489,9 @@ struct Trainer::Impl {
                 } else {
                     loss = torch::nn::functional::cross_entropy(out, y);
                 }
+                const double lossValue = loss.item<double>();
+                if (!std::isfinite(lossValue)) // before the step: no update from a NaN or Inf gradient
+                    return diverge(epoch, "batch " + std::to_string(b + 1), lossValue);
                 optimizer->zero_grad();
                 loss.backward();
                 optimizer->step();
@@ -463,7 +506,7 @@ struct Trainer::Impl {
                 bm.epoch = epoch;
                 bm.batch = b + 1;
                 bm.batchesPerEpoch = batches;
-                bm.loss = loss.item<double>();
+                bm.loss = lossValue;
                 bm.soft = distill ? soft.item<double>() : 0.0;
                 bm.hard = distill ? hard.item<double>() : bm.loss;
                 bm.temperature = t;
@@ -490,6 +533,10 @@ struct Trainer::Impl {
             em.trainHard = sumHard / double(seen);
             if (!evaluate(net, em.testLoss, em.testAccuracy, &testLogits))
                 return false;
+            if (!std::isfinite(em.testLoss)) // the last step made the weights non-finite
+                return diverge(epoch, "the end", em.testLoss);
+            good = snapshot();
+            goodEpoch = epoch;
             em.temperature = temperature.load();
             em.alpha = alpha.load();
             em.epochSeconds = epochSeconds;

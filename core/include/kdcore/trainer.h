@@ -56,6 +56,10 @@ struct ModelResult {
     // for one image, and images per second at batch 256.
     double latencyMs = 0;
     double imagesPerSecond = 0;
+    // Non-empty when training stopped at a non-finite (NaN or Inf) loss: what happened and which weights
+    // were kept (those after the last epoch that ended finite, or the initial ones). The model's accuracy,
+    // loss and checkpoint are those of the kept weights; the run goes on with the next model.
+    std::string divergence;
 };
 
 // A model a method trains besides teacher, baseline and student: an ensemble member, an earlier born-again
@@ -93,6 +97,9 @@ public:
     // with metrics.stage == stage, then it finishes with its results (not called when stopped meanwhile).
     virtual void stageStarted(int /*stage*/, const StageResult& /*stage*/) {}
     virtual void stageFinished(int /*stage*/, const StageResult& /*result*/) {}
+    // A model's loss became NaN or Inf (e.g. a learning rate far too high): its training stopped at that
+    // batch and `message` (ModelResult::divergence) says what was kept. Then the run goes on.
+    virtual void modelDiverged(Role /*role*/, int /*stage*/, const std::string& /*message*/) {}
     // The labels of each training batch, after its step (for tests that check what a model was fed); only
     // called when wantsBatchLabels() is true, as it copies them to the CPU.
     virtual bool wantsBatchLabels() const { return false; }
@@ -145,7 +152,8 @@ public:
     void measureInference(Role role, ModelResult& result, double budgetSeconds = 0.5) const;
 
     // Writes the model of the last run (teacher, baseline or student) with its spec, normalisation and model
-    // card (what it was trained on and how, and the run's accuracies). Throws for an ensemble teacher (several models: save its members with saveStageCheckpoint).
+    // card (what it was trained on and how, and the run's accuracies). Throws for an ensemble teacher
+    // (several models: save its members with saveStageCheckpoint).
     void saveCheckpoint(Role role, const std::string& path) const;
     // The same for the last run's ExperimentResult::stages[stage].
     void saveStageCheckpoint(int stage, const std::string& path) const;
