@@ -103,6 +103,7 @@ void compareModels(const kd::ModelResult& a, const kd::ModelResult& b, const QSt
     KD_SAME(secondsPerEpoch);
     KD_SAME(trained);
     KD_SAME(initialWeightsHash);
+    KD_SAME(divergence);
 }
 
 void compareEpochs(const kd::EpochMetrics& a, const kd::EpochMetrics& b, const QString& where) {
@@ -279,6 +280,9 @@ kd::RunRecord makeRun(int i, bool plain = false) {
     res.teacher.trained = i != 2;
     res.baseline = modelOf("mlp:16,8", 12730, 0.8 + 0.1 / 3, std::numeric_limits<std::uint64_t>::max());
     res.student = modelOf("mlp:16,8", 12730, 0.85 + 1e-12, std::numeric_limits<std::uint64_t>::max());
+    if (i == 2) // a student that diverged (the key is only written then)
+        res.student.divergence =
+            "student diverged: batch 3 of epoch 1 gave a loss of NaN; \"kept\" caf\xc3\xa9";
     res.stopped = i == 2;
     res.teacherLogitsSeconds = 0.8;
     res.totalSeconds = 4321.25 + i;

@@ -371,6 +371,12 @@ void TestMainWindow::divergedModelIsReportedAndTheRunGoesOn() {
                  w.errorLabel()->text().contains("lower learning rate"),
              qPrintable(w.errorLabel()->text()));
     QVERIFY(!run->result.teacher.divergence.empty() || !run->result.student.divergence.empty());
+    // Every model that diverged is named, not only the last.
+    for (const kd::ModelResult* m : {&run->result.teacher, &run->result.baseline, &run->result.student})
+        QVERIFY(m->divergence.empty() ||
+                w.errorLabel()->text().contains(QString::fromStdString(m->divergence)));
+    QVERIFY2(w.runList()->item(0)->text().endsWith("(diverged)"), qPrintable(w.runList()->item(0)->text()));
+    QVERIFY(w.runList()->item(0)->toolTip().contains(" diverged: "));
     for (const char* role : {"teacher", "baseline", "student"}) {
         QVERIFY2(run->checkpoints.count(role), role);
         QVERIFY2(QFileInfo::exists(QString::fromStdString(run->checkpoints.at(role))), role);

@@ -84,8 +84,10 @@ MainWindow::MainWindow(QWidget* parent)
     connect(m_worker, &TrainingWorker::finished, this, &MainWindow::onFinished);
     connect(m_worker, &TrainingWorker::failed, this, &MainWindow::onFailed);
     // Shown at once (the run goes on with the next model) and left up after the run.
-    connect(m_worker, &TrainingWorker::diverged, this,
-            [this](const QString& message) { showError(message); });
+    connect(m_worker, &TrainingWorker::diverged, this, [this](const QString& message) {
+        m_divergences << message;
+        showError(m_divergences.join(QLatin1Char('\n')));
+    });
     connect(m_worker, &TrainingWorker::testOutputsReady, this, &MainWindow::onTestOutputs);
     connect(this, &MainWindow::analyseRequested, m_worker, &TrainingWorker::analyse);
     connect(m_worker, &TrainingWorker::analysed, this, &MainWindow::onAnalysed);
@@ -307,6 +309,7 @@ bool MainWindow::startRun() {
         return false;
     }
     m_errorLabel->hide();
+    m_divergences.clear();
     const kd::ExperimentConfig config = m_panel->config();
     const bool reuse = m_panel->reuseTeacher();
     // A preset's series runs when Start is pressed on its first run's settings (edited settings: one run).
@@ -592,6 +595,13 @@ void MainWindow::updateRunItem(int index) {
         text += tr(" (stopped)");
     else if (run.status == "failed")
         text += tr(" (failed)");
+    // A model that diverged keeps its last good weights; the run says so, and its tooltip says which.
+    QStringList divergences;
+    for (const kd::ComparisonRow& row : kd::methodComparison(run.result))
+        if (!row.model.divergence.empty())
+            divergences << QString::fromStdString(row.model.divergence);
+    if (!divergences.isEmpty())
+        text += tr(" (diverged)");
     QListWidgetItem* item = m_runList->item(index);
     item->setText(text);
     const kd::ExperimentConfig& c = run.config;
@@ -606,6 +616,8 @@ void MainWindow::updateRunItem(int index) {
                       .arg(QString::fromStdString(run.created));
     if (!run.error.empty())
         tip += QLatin1Char('\n') + QString::fromStdString(run.error);
+    for (const QString& d : divergences)
+        tip += QLatin1Char('\n') + d;
     item->setToolTip(tip);
     item->setForeground(run.status == "failed" ? QColor(0xb0, 0x00, 0x20) : palette().color(QPalette::Text));
 }

@@ -171,8 +171,9 @@ private:
     QAction* m_pauseAction = nullptr;
     QAction* m_stopAction = nullptr;
     QAction* m_exportAction = nullptr;
-    QString m_exportFolder; // where the last export went: the export dialog suggests it again
-    QString m_exportError;  // the last export's failure, hidden once an export succeeds
+    QString m_exportFolder;    // where the last export went: the export dialog suggests it again
+    QStringList m_divergences; // this run's models that diverged (all shown in the error line)
+    QString m_exportError;     // the last export's failure, hidden once an export succeeds
 
     std::vector<std::unique_ptr<kd::RunRecord>> m_runs;
     kd::RunRecord* m_current = nullptr; // the run in progress, or nullptr

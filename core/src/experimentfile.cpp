@@ -98,18 +98,21 @@ bool sameBits(double a, double b) {
 // ---- writing ----
 
 ordered_json modelJson(const ModelResult& m) {
-    return {{"spec", m.spec},
-            {"params", m.stats.params},
-            {"flops_per_sample", m.stats.flopsPerSample},
-            {"bytes", m.stats.bytes},
-            {"test_accuracy", m.testAccuracy},
-            {"test_loss", m.testLoss},
-            {"epochs_trained", m.epochsTrained},
-            {"seconds_per_epoch", m.secondsPerEpoch},
-            {"trained", m.trained},
-            {"initial_weights_hash", std::to_string(m.initialWeightsHash)},
-            {"latency_ms", m.latencyMs},
-            {"images_per_second", m.imagesPerSecond}};
+    ordered_json j = {{"spec", m.spec},
+                      {"params", m.stats.params},
+                      {"flops_per_sample", m.stats.flopsPerSample},
+                      {"bytes", m.stats.bytes},
+                      {"test_accuracy", m.testAccuracy},
+                      {"test_loss", m.testLoss},
+                      {"epochs_trained", m.epochsTrained},
+                      {"seconds_per_epoch", m.secondsPerEpoch},
+                      {"trained", m.trained},
+                      {"initial_weights_hash", std::to_string(m.initialWeightsHash)},
+                      {"latency_ms", m.latencyMs},
+                      {"images_per_second", m.imagesPerSecond}};
+    if (!m.divergence.empty()) // added with issue 7: only written for a model that diverged
+        j["diverged"] = m.divergence;
+    return j;
 }
 
 ordered_json epochJson(const EpochMetrics& e) {
@@ -394,6 +397,8 @@ private:
             m.latencyMs = number(n, "latency_ms");
         if (n.value.contains("images_per_second"))
             m.imagesPerSecond = number(n, "images_per_second");
+        if (n.value.contains("diverged"))
+            m.divergence = string(n, "diverged");
         return m;
     }
 

@@ -430,7 +430,8 @@ struct Trainer::Impl {
         };
         std::vector<torch::Tensor> good = snapshot();
         int goodEpoch = 0;
-        auto diverge = [&](int epoch, const std::string& where, double value) {
+        // `what`: "batch 8 of epoch 2 gave a loss of" or "the test loss after epoch 3 was".
+        auto diverge = [&](const std::string& what, double value) {
             {
                 torch::NoGradGuard noGrad;
                 const std::vector<torch::Tensor> params = net->parameters();
@@ -445,12 +446,11 @@ struct Trainer::Impl {
             std::snprintf(accuracy, sizeof accuracy, "%.2f%%", mr.testAccuracy * 100);
             std::snprintf(lr, sizeof lr, "%g", c.lr);
             const char* loss = std::isnan(value) ? "NaN" : value > 0 ? "+Inf" : "-Inf";
-            mr.divergence = name + " diverged: " + where + " of epoch " + std::to_string(epoch) +
-                            " gave a loss of " + loss + "; its training stopped and it keeps " +
-                            (goodEpoch ? "its weights after epoch " + std::to_string(goodEpoch)
-                                       : std::string("its initial weights")) +
-                            " (test accuracy " + accuracy + "). A lower learning rate (now " + lr +
-                            ") usually helps.";
+            mr.divergence =
+                name + " diverged: " + what + " " + loss + "; its training stopped and it keeps " +
+                (goodEpoch ? "its weights after epoch " + std::to_string(goodEpoch)
+                           : std::string("its initial weights")) +
+                " (test accuracy " + accuracy + "). A lower learning rate (now " + lr + ") usually helps.";
             mr.epochsTrained = goodEpoch;
             mr.secondsPerEpoch = goodEpoch ? trainSeconds / goodEpoch : 0;
             mr.trained = true;
@@ -491,7 +491,9 @@ struct Trainer::Impl {
                 }
                 const double lossValue = loss.item<double>();
                 if (!std::isfinite(lossValue)) // before the step: no update from a NaN or Inf gradient
-                    return diverge(epoch, "batch " + std::to_string(b + 1), lossValue);
+                    return diverge("batch " + std::to_string(b + 1) + " of epoch " + std::to_string(epoch) +
+                                       " gave a loss of",
+                                   lossValue);
                 optimizer->zero_grad();
                 loss.backward();
                 optimizer->step();
@@ -534,7 +536,7 @@ struct Trainer::Impl {
             if (!evaluate(net, em.testLoss, em.testAccuracy, &testLogits))
                 return false;
             if (!std::isfinite(em.testLoss)) // the last step made the weights non-finite
-                return diverge(epoch, "the end", em.testLoss);
+                return diverge("the test loss after epoch " + std::to_string(epoch) + " was", em.testLoss);
             good = snapshot();
             goodEpoch = epoch;
             em.temperature = temperature.load();
