@@ -43,18 +43,6 @@ QString biasText(double bias) {
     return (shown > 0 ? QStringLiteral("+") : QString()) + QString::number(shown, 'f', 1);
 }
 
-QString roleTitle(kd::Role role) {
-    switch (role) {
-    case kd::Role::Teacher:
-        return QObject::tr("Teacher");
-    case kd::Role::Baseline:
-        return QObject::tr("Baseline student");
-    case kd::Role::Student:
-        return QObject::tr("Distilled student");
-    }
-    return {};
-}
-
 // White to the model's colour; the colour follows the share of the row (true class), so a class's mistakes
 // show however many images it has. Low shares get most of the range: a few mistakes stay visible.
 QCPColorGradient roleGradient(kd::Role role) {
@@ -64,15 +52,8 @@ QCPColorGradient roleGradient(kd::Role role) {
                       int(std::lround(255 + (full.green() - 255) * t)),
                       int(std::lround(255 + (full.blue() - 255) * t)));
     };
-    QCPColorGradient g;
-    g.clearColorStops();
-    g.setColorStopAt(0.0, mix(0.0));
-    g.setColorStopAt(0.02, mix(0.18));
-    g.setColorStopAt(0.1, mix(0.4));
-    g.setColorStopAt(0.4, mix(0.7));
-    g.setColorStopAt(1.0, mix(1.0));
-    g.setLevelCount(256);
-    return g;
+    return colorGradient(
+        {{0.0, mix(0.0)}, {0.02, mix(0.18)}, {0.1, mix(0.4)}, {0.4, mix(0.7)}, {1.0, mix(1.0)}});
 }
 
 } // namespace

@@ -56,15 +56,11 @@ QString cellText(double v) {
 
 // White to dark blue (ColorBrewer "Blues").
 QCPColorGradient blues() {
-    QCPColorGradient g;
-    g.clearColorStops();
-    g.setColorStopAt(0.0, QColor(255, 255, 255));
-    g.setColorStopAt(0.15, QColor(222, 235, 247));
-    g.setColorStopAt(0.4, QColor(158, 202, 225));
-    g.setColorStopAt(0.7, QColor(49, 130, 189));
-    g.setColorStopAt(1.0, QColor(8, 48, 107));
-    g.setLevelCount(256);
-    return g;
+    return colorGradient({{0.0, QColor(255, 255, 255)},
+                          {0.15, QColor(222, 235, 247)},
+                          {0.4, QColor(158, 202, 225)},
+                          {0.7, QColor(49, 130, 189)},
+                          {1.0, QColor(8, 48, 107)}});
 }
 
 } // namespace

@@ -1,5 +1,8 @@
 #include "exportdialog.h"
 
+#include "plots.h"
+
+#include "kdcore/export.h"
 #include "kdcore/trainer.h"
 
 #include <QComboBox>
@@ -22,11 +25,13 @@ const char* const kModels[] = {"student", "baseline", "teacher"}; // combo order
 
 // What a file of each format ends with: the suggested names are "<model><suffix>".
 QString suffixOf(const QString& format) {
-    if (format == QLatin1String("onnx"))
-        return QStringLiteral(".onnx");
-    if (format == QLatin1String("checkpoint"))
+    if (format == QLatin1String("checkpoint")) // told apart from a TorchScript .pt by its name
         return QStringLiteral("-checkpoint.pt");
-    return QStringLiteral(".pt");
+    try {
+        return QString::fromLatin1(kd::exportFormatExtension(kd::parseExportFormat(format.toStdString())));
+    } catch (const std::exception&) {
+        return QStringLiteral(".pt");
+    }
 }
 
 // `name` with the suffix of format `from` swapped for that of `to` ("mine.onnx" -> "mine.pt").
@@ -173,18 +178,11 @@ QString ExportDialog::path() const {
 }
 
 QString ExportDialog::modelLabel(const kd::RunRecord& run, const QString& key) {
-    QString name;
-    std::string spec;
-    if (key == QLatin1String("teacher")) {
-        name = tr("Teacher");
-        spec = run.config.teacher;
-    } else if (key == QLatin1String("baseline")) {
-        name = tr("Baseline student");
-        spec = run.config.student;
-    } else {
-        name = tr("Distilled student");
-        spec = run.config.student;
-    }
+    const kd::Role role = key == QLatin1String("teacher")    ? kd::Role::Teacher
+                          : key == QLatin1String("baseline") ? kd::Role::Baseline
+                                                             : kd::Role::Student;
+    QString name = roleTitle(role);
+    std::string spec = role == kd::Role::Teacher ? run.config.teacher : run.config.student;
     const kd::ModelResult& r = resultOf(run, key);
     if (!r.spec.empty())
         spec = r.spec;

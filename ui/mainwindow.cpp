@@ -879,15 +879,13 @@ bool MainWindow::exportModel(const QString& model, const QString& format, const 
     if (shown.isEmpty())
         return fail(tr("Export: select a run first"));
     const kd::RunRecord& run = *shown.front();
-    QString who; // for the status line
-    if (model == QLatin1String("student"))
-        who = tr("the distilled student");
-    else if (model == QLatin1String("baseline"))
-        who = tr("the baseline student");
-    else if (model == QLatin1String("teacher"))
-        who = tr("the teacher");
-    else
+    if (model != QLatin1String("student") && model != QLatin1String("baseline") &&
+        model != QLatin1String("teacher"))
         return fail(tr("Export: unknown model \"%1\" (student, baseline or teacher)").arg(model));
+    const kd::Role role = model == QLatin1String("teacher")    ? kd::Role::Teacher
+                          : model == QLatin1String("baseline") ? kd::Role::Baseline
+                                                               : kd::Role::Student;
+    const QString who = tr("the %1").arg(roleTitle(role).toLower()); // for the status line
     kd::ExportFormat exportFormat;
     try {
         exportFormat = kd::parseExportFormat(format.toStdString());

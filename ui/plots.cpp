@@ -271,6 +271,29 @@ QColor roleColor(kd::Role role) {
     return Qt::black;
 }
 
+QString roleTitle(kd::Role role) {
+    switch (role) {
+    case kd::Role::Teacher:
+        return QObject::tr("Teacher");
+    case kd::Role::Baseline:
+        return QObject::tr("Baseline student");
+    case kd::Role::Student:
+        return QObject::tr("Distilled student");
+    }
+    return {};
+}
+
+QCPColorGradient colorGradient(std::initializer_list<std::pair<double, QColor>> stops, bool nanTransparent) {
+    QCPColorGradient g;
+    g.clearColorStops();
+    for (const auto& [position, colour] : stops)
+        g.setColorStopAt(position, colour);
+    g.setLevelCount(256);
+    if (nanTransparent)
+        g.setNanHandling(QCPColorGradient::nhTransparent);
+    return g;
+}
+
 QString roleLabel(kd::Role role) {
     switch (role) {
     case kd::Role::Teacher:

@@ -10,6 +10,7 @@
 #include <QVector>
 
 #include <functional>
+#include <initializer_list>
 #include <memory>
 
 namespace kdui {
@@ -31,6 +32,11 @@ private:
 // One colour per role, shared by every plot and the run list; each shown run gets its own line style.
 QColor roleColor(kd::Role role);
 QString roleLabel(kd::Role role); // "teacher", "baseline", "distilled"
+QString roleTitle(kd::Role role); // "Teacher", "Baseline student", "Distilled student"
+
+// A 256-level colour gradient through `stops` (position 0..1, colour); NaN cells transparent when asked.
+QCPColorGradient colorGradient(std::initializer_list<std::pair<double, QColor>> stops,
+                               bool nanTransparent = false);
 
 // A CSV field, quoted when it holds a comma, quote or line break (the plots' "Save data as CSV").
 QString csvField(const QString& text);

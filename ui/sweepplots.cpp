@@ -28,30 +28,22 @@ QString csvNumber(double v) {
 
 // Accuracy: light yellow to green to dark blue (ColorBrewer YlGnBu), higher is darker.
 QCPColorGradient accuracyGradient() {
-    QCPColorGradient g;
-    g.clearColorStops();
-    g.setColorStopAt(0.0, QColor(255, 255, 217));
-    g.setColorStopAt(0.25, QColor(199, 233, 180));
-    g.setColorStopAt(0.5, QColor(65, 182, 196));
-    g.setColorStopAt(0.75, QColor(34, 94, 168));
-    g.setColorStopAt(1.0, QColor(8, 29, 88));
-    g.setLevelCount(256);
-    g.setNanHandling(QCPColorGradient::nhTransparent);
-    return g;
+    return colorGradient({{0.0, QColor(255, 255, 217)},
+                          {0.25, QColor(199, 233, 180)},
+                          {0.5, QColor(65, 182, 196)},
+                          {0.75, QColor(34, 94, 168)},
+                          {1.0, QColor(8, 29, 88)}},
+                         /*nanTransparent=*/true);
 }
 
 // Gap recovered: diverging around 0 (orange: distillation hurt, white: no change, blue: it helped).
 QCPColorGradient gapGradient() {
-    QCPColorGradient g;
-    g.clearColorStops();
-    g.setColorStopAt(0.0, QColor(179, 88, 6));
-    g.setColorStopAt(0.25, QColor(253, 184, 99));
-    g.setColorStopAt(0.5, QColor(247, 247, 247));
-    g.setColorStopAt(0.75, QColor(146, 197, 222));
-    g.setColorStopAt(1.0, QColor(5, 48, 97));
-    g.setLevelCount(256);
-    g.setNanHandling(QCPColorGradient::nhTransparent);
-    return g;
+    return colorGradient({{0.0, QColor(179, 88, 6)},
+                          {0.25, QColor(253, 184, 99)},
+                          {0.5, QColor(247, 247, 247)},
+                          {0.75, QColor(146, 197, 222)},
+                          {1.0, QColor(5, 48, 97)}},
+                         /*nanTransparent=*/true);
 }
 
 bool isDark(QRgb rgb) {

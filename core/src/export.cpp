@@ -5,7 +5,6 @@
 // validated with onnx::checker. Every export is then run by its runtime and compared with the checkpoint's
 // model before it replaces the target.
 #include "checkpointio.h"
-#include "fastlinear.h"
 #include "models.h"
 
 #include <torch/script.h>
@@ -338,7 +337,9 @@ ExportResult exportCheckpoint(const std::string& checkpointPath, ExportFormat fo
     CheckpointInfo info;
     KdNet net = loadNet(checkpointPath, &info);
     net->eval();
-    const std::vector<Layer> layers = layersOf(*net, checkpointPath);
+    // A checkpoint copy keeps the bytes: only the two other formats are written from the layers.
+    const std::vector<Layer> layers =
+        format == ExportFormat::Checkpoint ? std::vector<Layer>() : layersOf(*net, checkpointPath);
 
     ExportResult result;
     result.modelPath = outPath;
