@@ -192,6 +192,7 @@ private Q_SLOTS:
     void accuracyPlot();
     void barChart_data();
     void barChart();
+    void barChartTitleWrapsWhenNarrow();
     void barChartLatestAccuracies();
     void barChartThreeRunsAndCsv();
     void replotThrottle();
@@ -492,6 +493,20 @@ void TestPlots::barChart_data() {
         << 0.90 << 0.80 << 0.95 << QStringLiteral("beats the teacher") << 100.5 << 1000.0;
     QTest::newRow("distillation hurt")
         << 0.90 << 0.80 << 0.77 << QStringLiteral("worse than the baseline") << -1000.0 << -0.5;
+}
+
+// A long verdict fits a narrow chart on two lines and a wide one on one, also after a resize.
+void TestPlots::barChartTitleWrapsWhenNarrow() {
+    const kd::RunRecord run = makeRun("T=2 a=0.5", 0.90, 0.80, 0.77); // "... is worse than the baseline"
+    kdui::AccuracyBarChart chart;
+    chart.setRuns({&run});
+    chart.resize(420, 300);
+    chart.show();
+    QTRY_VERIFY(chart.titleText().contains(QLatin1Char('\n')));
+    QCOMPARE(chart.titleText().simplified(), chart.gapText(&run).simplified());
+    chart.resize(1400, 300);
+    QTRY_VERIFY(!chart.titleText().contains(QLatin1Char('\n')));
+    QCOMPARE(chart.titleText(), chart.gapText(&run));
 }
 
 void TestPlots::barChart() {

@@ -1102,6 +1102,7 @@ struct AccuracyBarChart::Impl {
     std::array<QCPBars*, 3> bars{};
     QCPBarsGroup* group = nullptr;
     QCPTextElement* title = nullptr;
+    QString fullTitle; // the title on one line; shown on two when the chart is too narrow for it
     QSharedPointer<QCPAxisTickerText> ticker;
     QVector<QCPItemText*> labels;
 
@@ -1354,7 +1355,8 @@ void AccuracyBarChart::rebuildBars() {
     if (any)
         title =
             single ? d->runs[0].gapText : d->runs[0].name + QStringLiteral(" \u2014 ") + d->runs[0].gapText;
-    d->title->setText(wrapInTwo(title, 80));
+    d->fullTitle = title;
+    fitTitle();
     legend->setVisible(!d->runs.isEmpty());
     setHint(any ? QString() : hintFor(d->input, false));
     markDirty();
@@ -1390,6 +1392,18 @@ QString AccuracyBarChart::dataCsv() const {
 
 void AccuracyBarChart::rescaleAll() {
     // Ranges are set in rebuildBars(): they depend on the bars only, which change through setRuns/updateRun.
+    fitTitle(); // the width may have changed (a resize marks the plot dirty)
+}
+
+QString AccuracyBarChart::titleText() const {
+    return d->title->text();
+}
+
+void AccuracyBarChart::fitTitle() {
+    // Over 80 characters, or wider than the chart (a narrow window): two lines.
+    const QFontMetrics fm(d->title->font());
+    const bool fits = width() <= 0 || fm.horizontalAdvance(d->fullTitle) + 24 <= width();
+    d->title->setText(wrapInTwo(d->fullTitle, fits ? 80 : 0));
 }
 
 } // namespace kdui

@@ -162,6 +162,7 @@ public:
     void updateRun(const kd::RunRecord* run);                       // re-reads the run's latest accuracies
     double barValue(const kd::RunRecord* run, kd::Role role) const; // tests; -1 when no bar
     QString gapText(const kd::RunRecord* run) const;                // tests: the text shown for the run
+    QString titleText() const;                                      // tests: as drawn, maybe on two lines
     QString dataCsv() const override;
 
 protected:
@@ -169,6 +170,7 @@ protected:
 
 private:
     void rebuildBars();
+    void fitTitle();
     struct Impl;
     std::shared_ptr<Impl> d;
 };
