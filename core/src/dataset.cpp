@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <zlib.h>
 
+#include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -11,14 +12,10 @@
 #include <iterator>
 #include <random>
 #include <sys/stat.h>
+#include <unistd.h>
 
 namespace kd {
 namespace {
-
-bool isRegularFile(const std::string& path) {
-    struct stat st {};
-    return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
 
 bool isDirectory(const std::string& path) {
     struct stat st {};
@@ -46,8 +43,16 @@ void checkIdxHeader(const std::vector<std::uint8_t>& bytes, const std::string& p
 // Raw or gzip: both spellings a downloaded MNIST-format folder may hold.
 std::string findIdxFile(const std::string& dir, const std::string& base) {
     for (const std::string& candidate : {dir + "/" + base, dir + "/" + base + ".gz"}) {
-        if (isRegularFile(candidate))
-            return candidate;
+        struct stat st {};
+        if (::stat(candidate.c_str(), &st) == 0) {
+            if (S_ISREG(st.st_mode))
+                return candidate;
+            throw Error(candidate + (S_ISDIR(st.st_mode) ? ": is a folder" : ": is not a regular file") +
+                        ", expected an IDX file");
+        }
+        // Only "absent" lets the other spelling be tried; an unreadable folder must not read as missing.
+        if (errno != ENOENT)
+            throw Error(candidate + ": cannot open (" + std::strerror(errno) + ")");
     }
     throw Error(dir + "/" + base + ": file not found (looked for " + base + " and " + base + ".gz)");
 }
@@ -81,8 +86,11 @@ std::vector<std::string> digitNames() {
 }
 
 Dataset loadIdxFolder(const std::string& name, const std::string& dir, std::vector<std::string> classNames) {
-    if (!isDirectory(dir))
-        throw Error(dir + ": dataset folder not found");
+    if (!isDirectory(dir)) {
+        const bool exists = ::access(dir.c_str(), F_OK) == 0;
+        throw Error(dir + (exists ? ": is not a folder (expected a folder of IDX files)"
+                                  : ": dataset folder not found"));
+    }
     Dataset ds;
     ds.name = name;
     const int classes = classNames.empty() ? 0 : static_cast<int>(classNames.size());
@@ -114,6 +122,8 @@ Dataset loadMnistDigits(const std::string& dataDir) {
     all.rows = all.cols = 28;
     for (int digit = 0; digit < 10; ++digit) {
         const std::string path = dir + "/src/digits/" + std::to_string(digit) + ".json";
+        if (isDirectory(path)) // it would open, read as empty and be called "not valid JSON"
+            throw Error(path + ": is a folder, expected a JSON file");
         std::ifstream in(path, std::ios::binary);
         if (!in)
             throw Error(path +
