@@ -93,31 +93,89 @@ void TestModelSpec::presetsAllParse() {
 
 void TestModelSpec::parseInvalid_data() {
     QTest::addColumn<QString>("text");
-    QTest::newRow("empty") << "";
-    QTest::newRow("blank") << "   ";
-    QTest::newRow("mlp without colon") << "mlp";
-    QTest::newRow("zero width") << "mlp:0";
-    QTest::newRow("trailing comma") << "mlp:12,";
-    QTest::newRow("empty item") << "mlp:12,,4";
-    QTest::newRow("not a number") << "mlp:a";
-    QTest::newRow("negative width") << "mlp:-5";
-    QTest::newRow("cnn without channels") << "cnn:";
-    QTest::newRow("cnn zero channels") << "cnn:0";
-    QTest::newRow("unknown architecture") << "resnet";
-    QTest::newRow("dropout 1") << "mlp:10+dropout=1";
-    QTest::newRow("dropout negative") << "mlp:10+dropout=-0.1";
-    QTest::newRow("dropout not a number") << "mlp:10+dropout=x";
-    QTest::newRow("dropout empty") << "mlp:10+dropout=";
-    QTest::newRow("unknown option") << "mlp:10+foo=1";
-    QTest::newRow("lenet5 with layers") << "lenet5:3";
+    QTest::addColumn<QString>("problem"); // what the message must say after naming the spec
+    QTest::newRow("empty") << ""
+                           << "empty";
+    QTest::newRow("blank") << "   "
+                           << "empty";
+    QTest::newRow("mlp without colon") << "mlp"
+                                       << "unknown architecture 'mlp'";
+    QTest::newRow("zero width") << "mlp:0"
+                                << "hidden units 0 is out of range 1..65536";
+    QTest::newRow("trailing comma") << "mlp:12,"
+                                    << "trailing comma";
+    QTest::newRow("empty item") << "mlp:12,,4"
+                                << "'' is not a positive whole number";
+    QTest::newRow("not a number") << "mlp:a"
+                                  << "'a' is not a positive whole number";
+    QTest::newRow("negative width") << "mlp:-5"
+                                    << "'-5' is not a positive whole number";
+    QTest::newRow("cnn without channels") << "cnn:"
+                                          << "needs at least one channel count";
+    QTest::newRow("cnn zero channels") << "cnn:0"
+                                       << "channels 0 is out of range";
+    QTest::newRow("unknown architecture") << "resnet"
+                                          << "unknown architecture 'resnet'";
+    QTest::newRow("dropout 1") << "mlp:10+dropout=1"
+                               << "dropout 1 must be in [0, 1)";
+    QTest::newRow("dropout negative") << "mlp:10+dropout=-0.1"
+                                      << "dropout -0.1 must be in [0, 1)";
+    QTest::newRow("dropout not a number") << "mlp:10+dropout=x"
+                                          << "dropout 'x' is not a number";
+    QTest::newRow("dropout empty") << "mlp:10+dropout="
+                                   << "dropout '' is not a number";
+    QTest::newRow("unknown option") << "mlp:10+foo=1"
+                                    << "unknown option 'foo=1'";
+    QTest::newRow("lenet5 with layers") << "lenet5:3"
+                                        << "unknown architecture 'lenet5:3'";
+    // Unknown presets: a misspelling, the wrong case, a preset with options (presets take none).
+    QTest::newRow("misspelled preset") << "hinton-studnet"
+                                       << "unknown architecture 'hinton-studnet'";
+    QTest::newRow("preset in capitals") << "Tiny"
+                                        << "unknown architecture 'Tiny'";
+    QTest::newRow("preset with dropout") << "tiny+dropout=0.1"
+                                         << "unknown architecture 'tiny'";
+    QTest::newRow("architecture in capitals") << "MLP:10"
+                                              << "unknown architecture 'MLP:10'";
+    // Malformed lists and numbers.
+    QTest::newRow("widths separated by spaces") << "mlp:10 20"
+                                                << "'10 20' is not a positive whole number";
+    QTest::newRow("widths separated by ';'") << "mlp:10;20"
+                                             << "'10;20' is not a positive whole number";
+    QTest::newRow("width in exponent form") << "mlp:1e3"
+                                            << "'1e3' is not a positive whole number";
+    QTest::newRow("width a fraction") << "mlp:12.5"
+                                      << "'12.5' is not a positive whole number";
+    QTest::newRow("width above the range") << "mlp:70000"
+                                           << "hidden units 70000 is out of range 1..65536";
+    QTest::newRow("width of 11 digits (would overflow an int)") << "mlp:99999999999"
+                                                                << "is not a positive whole number";
+    QTest::newRow("channels above the range") << "cnn:2000"
+                                              << "channels 2000 is out of range 1..1024";
+    QTest::newRow("dropout NaN") << "mlp:10+dropout=nan"
+                                 << "dropout nan must be in [0, 1)";
+    QTest::newRow("dropout inf") << "mlp:10+dropout=inf"
+                                 << "dropout inf must be in [0, 1)";
+    QTest::newRow("dropout twice") << "mlp:10+dropout=0.5+dropout=0.1"
+                                   << "dropout '0.5+dropout=0.1' is not a number";
+    QTest::newRow("option without architecture") << "+dropout=0.5"
+                                                 << "unknown architecture ''";
+    QTest::newRow("empty option") << "lenet5+"
+                                  << "unknown option ''";
 }
 
 void TestModelSpec::parseInvalid() {
     QFETCH(QString, text);
+    QFETCH(QString, problem);
     QString msg;
     KD_EXPECT_ERROR(msg, kd::parseModelSpec(text.toStdString()));
     QVERIFY2(msg.contains("expected"), qPrintable(msg));
     QVERIFY2(msg.contains("model spec"), qPrintable(msg));
+    // "model spec 'TEXT': PROBLEM; expected ...": the text as given (spaces trimmed), then what is wrong.
+    const QString head = "model spec '" + (text.trimmed().isEmpty() ? text : text.trimmed()) + "': ";
+    QVERIFY2(msg.startsWith(head), qPrintable("message does not start with " + head + ": " + msg));
+    QVERIFY2(msg.mid(head.size()).contains(problem), qPrintable("message lacks '" + problem + "': " + msg));
+    QVERIFY2(!msg.contains('\n'), qPrintable("message is not one line: " + msg));
 }
 
 void TestModelSpec::statsMatchModule_data() {

@@ -6,6 +6,7 @@
 #include "kdcore/trainer.h"
 
 #include "testdata.h"
+#include "testutil.h"
 
 #include <QDir>
 #include <QTemporaryDir>
@@ -32,6 +33,8 @@ private slots:
     void presetLoadsAndRuns_data();
     void presetLoadsAndRuns();
     void guidedPresetsArePresent();
+    void badPresetFile_data();
+    void badPresetFile();
 
 private:
     QTemporaryDir m_tmp;
@@ -134,6 +137,64 @@ void TestPresets::guidedPresetsArePresent() {
     };
     QVERIFY(flops(assistant.config.student) < flops(assistant.config.assistant));
     QVERIFY(flops(assistant.config.assistant) < flops(assistant.config.teacher));
+}
+
+// A preset file with bad input is refused when loaded (JSON, keys, types) or, for a value out of range or an
+// unknown model preset, when its run is validated, as the app does before training it.
+void TestPresets::badPresetFile_data() {
+    QTest::addColumn<QByteArray>("content"); // "<none>": no file
+    QTest::addColumn<int>("run");            // -1: refused when loaded; else the run that fails validation
+    QTest::addColumn<QString>("expected");   // after "PATH: " (load) or in the message (validation)
+    QTest::newRow("missing file") << QByteArray("<none>") << -1 << "cannot open (No such file or directory)";
+    QTest::newRow("not JSON") << QByteArray("name: x") << -1 << "not valid JSON (";
+    QTest::newRow("truncated") << QByteArray(R"({"name": "T", "runs": [{"temperature": 1})") << -1
+                               << "not valid JSON (";
+    QTest::newRow("an array") << QByteArray("[]") << -1 << "expected a JSON object of settings, got array";
+    QTest::newRow("name a number") << QByteArray(R"({"name": 1})") << -1 << "name: expected a string, got 1";
+    QTest::newRow("runs empty") << QByteArray(R"({"runs": []})") << -1
+                                << "runs: expected a non-empty list of settings objects";
+    QTest::newRow("unknown key in a run") << QByteArray(R"({"runs": [{}, {"temprature": 4}]})") << -1
+                                          << "runs[1]: unknown setting 'temprature'";
+    QTest::newRow("a run's alpha a string") << QByteArray(R"({"runs": [{"alpha": "half"}]})") << -1
+                                            << "runs[0]: alpha: expected a number, got \"half\"";
+    QTest::newRow("unknown top-level key")
+        << QByteArray(R"({"name": "x", "epoch": 2})") << -1 << "unknown setting 'epoch'";
+    QTest::newRow("a run's temperature 0")
+        << QByteArray(R"({"runs": [{"temperature": 2}, {"temperature": 0}]})") << 1
+        << "temperature: must be > 0";
+    QTest::newRow("a run's alpha 1.1")
+        << QByteArray(R"({"runs": [{"alpha": 1.1}]})") << 0 << "alpha: must be in [0, 1]";
+    QTest::newRow("misspelled model preset") << QByteArray(R"({"student": "hinton-studnet"})") << 0
+                                             << "student: model spec 'hinton-studnet': unknown architecture";
+    QTest::newRow("a run's batch size 0")
+        << QByteArray(R"({"runs": [{}, {}, {"batch_size": 0}]})") << 2 << "batch_size: must be >= 1";
+}
+
+void TestPresets::badPresetFile() {
+    QFETCH(QByteArray, content);
+    QFETCH(int, run);
+    QFETCH(QString, expected);
+    QTemporaryDir tmp;
+    QVERIFY(tmp.isValid());
+    const QString path = tmp.filePath("preset.json");
+    if (content != "<none>")
+        QVERIFY(testdata::writeFile(path, content));
+    QString msg;
+    if (run < 0) {
+        KD_EXPECT_ERROR(msg, kd::presetFromFile(path.toStdString()));
+        QVERIFY2(msg.startsWith(path + ": " + expected),
+                 qPrintable("expected '" + path + ": " + expected + "...', got: " + msg));
+    } else {
+        kd::Preset preset;
+        msg = testutil::errorMessage([&] { preset = kd::presetFromFile(path.toStdString()); });
+        QVERIFY2(msg == "<no error>", qPrintable(msg));
+        QVERIFY(std::size_t(run) < preset.runs.size());
+        for (int i = 0; i < run; ++i)
+            kd::validateConfig(preset.runs[std::size_t(i)]);
+        KD_EXPECT_ERROR(msg, kd::validateConfig(preset.runs[std::size_t(run)]));
+        QVERIFY2(msg.contains(expected), qPrintable("expected '" + expected + "' in: " + msg));
+    }
+    QVERIFY2(!msg.contains('\n'), qPrintable("message is not one line: " + msg));
 }
 
 QTEST_GUILESS_MAIN(TestPresets)
