@@ -158,11 +158,14 @@ json parseObject(const std::string& jsonText, const std::string& source) {
     json doc;
     try {
         doc = json::parse(jsonText);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) { // parse_error, or out_of_range for a number like 1e400
         std::string what = e.what();
-        const auto pos = what.find("parse error");
-        throw Error(source + ": not valid JSON (" + (pos == std::string::npos ? what : what.substr(pos)) +
-                    ")");
+        auto pos = what.find("parse error");
+        if (pos == std::string::npos) { // drop the "[json.exception.out_of_range.406] " tag
+            pos = what.find("] ");
+            pos = pos == std::string::npos ? 0 : pos + 2;
+        }
+        throw Error(source + ": not valid JSON (" + what.substr(pos) + ")");
     }
     if (!doc.is_object())
         throw Error(source + ": expected a JSON object of settings, got " + std::string(doc.type_name()));
@@ -287,7 +290,9 @@ std::string configToJson(const ExperimentConfig& config, int indent) {
     json doc = json::object();
     for (const Field& f : fields())
         doc[f.key] = f.get(config);
-    return doc.dump(indent);
+    // A CLI flag may hold bytes that are not UTF-8 (a path): U+FFFD for those, as .kdlab files do, rather
+    // than nlohmann's type_error after the run (summary.json) or a failed autosave.
+    return doc.dump(indent, ' ', false, json::error_handler_t::replace);
 }
 
 const std::vector<std::string>& methodNames() {
