@@ -3,6 +3,7 @@
 
 #include <cctype>
 #include <cstdlib>
+#include <locale>
 #include <sstream>
 
 namespace kd {
@@ -74,9 +75,22 @@ std::string ModelSpec::toString() const {
     for (std::size_t i = 0; i < layers.size(); ++i)
         s += (i ? "," : "") + std::to_string(layers[i]);
     if (dropout > 0) {
-        std::ostringstream p;
-        p << dropout;
-        s += "+dropout=" + p.str();
+        // The default 6 digits turned 0.123456789 into 0.123457, a different spec: more digits only when
+        // needed, so 0.3 stays "0.3". Classic locale both ways: a decimal point, whatever the user's locale.
+        std::string text;
+        for (int digits = 6; digits <= 17; ++digits) {
+            std::ostringstream out;
+            out.imbue(std::locale::classic());
+            out.precision(digits);
+            out << dropout;
+            text = out.str();
+            std::istringstream in(text);
+            in.imbue(std::locale::classic());
+            double back = 0;
+            if (in >> back && back == dropout)
+                break;
+        }
+        s += "+dropout=" + text;
     }
     return s;
 }
