@@ -439,10 +439,14 @@ private slots:
     void load_ignoresUnknownKeys();
     void save_leavesNoTemporaryFile();
     void save_missingDirectory();
+    void save_unwritable_data();
+    void save_unwritable();
     void save_refusesAndKeepsExistingFile_data();
     void save_refusesAndKeepsExistingFile();
     void load_missingFile();
     void load_directory();
+    void load_unreadable_data();
+    void load_unreadable();
     void load_truncated_data();
     void load_truncated();
     void load_truncatedAnywhere();
@@ -576,6 +580,43 @@ void TestExperimentFile::save_missingDirectory() {
     QVERIFY(fileNames(tmp.path()).isEmpty()); // no folder made, nothing written
 }
 
+// A target that cannot be written: an error naming it, and the folder as it was (no temporary file left).
+void TestExperimentFile::save_unwritable_data() {
+    QTest::addColumn<QString>("file"); // in a temporary folder holding "a-file" and the folder "a-folder"
+    QTest::addColumn<QString>("why");
+    QTest::newRow("the path is a folder") << "a-folder"
+                                          << "Is a directory";
+    QTest::newRow("under a regular file") << "a-file/lab.kdlab"
+                                          << "Not a directory";
+    QTest::newRow("in a read-only folder (mode 555)") << "a-folder/lab.kdlab"
+                                                      << "Permission denied";
+}
+
+void TestExperimentFile::save_unwritable() {
+    QFETCH(QString, file);
+    QFETCH(QString, why);
+    const bool readOnly = QByteArray(QTest::currentDataTag()).contains("read-only");
+    if (readOnly && !testutil::permissionsAreEnforced())
+        QSKIP("running as root, which writes into a folder of mode 555");
+    QTemporaryDir tmp;
+    QVERIFY(tmp.isValid());
+    QVERIFY(writeAll(tmp.filePath("a-file"), "earlier"));
+    QVERIFY(QDir(tmp.path()).mkdir("a-folder"));
+    if (readOnly)
+        QVERIFY(
+            QFile::setPermissions(tmp.filePath("a-folder"), QFileDevice::ReadOwner | QFileDevice::ExeOwner));
+    const QString path = tmp.filePath(file);
+    QString msg;
+    KD_EXPECT_ERROR(msg, kd::saveExperimentFile(path.toStdString(), makeRuns(1)));
+    QFile::setPermissions(tmp.filePath("a-folder"),
+                          QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ExeOwner);
+    QVERIFY2(msg.startsWith(path + ": ") && msg.contains(why), qPrintable(msg));
+    QVERIFY2(!msg.contains('\n'), qPrintable(msg));
+    QCOMPARE(fileNames(tmp.path()), (QStringList{"a-file", "a-folder"}));
+    QVERIFY(fileNames(tmp.filePath("a-folder")).isEmpty());
+    QCOMPARE(readAll(tmp.filePath("a-file")), QByteArray("earlier"));
+}
+
 void TestExperimentFile::save_refusesAndKeepsExistingFile_data() {
     QTest::addColumn<RunsMutator>("change");
     QTest::addColumn<QString>("expected");
@@ -658,6 +699,34 @@ void TestExperimentFile::load_directory() {
     QVERIFY2(msg.startsWith(tmp.path() + ": cannot open: "), qPrintable(msg));
 }
 
+void TestExperimentFile::load_unreadable_data() {
+    QTest::addColumn<QString>("file"); // in a temporary folder holding "a-file"
+    QTest::addColumn<QString>("expected");
+    QTest::newRow("under a regular file") << "a-file/lab.kdlab"
+                                          << ": cannot open: Not a directory";
+    QTest::newRow("unreadable (mode 000)") << "locked.kdlab"
+                                           << ": cannot open: Permission denied";
+}
+
+void TestExperimentFile::load_unreadable() {
+    QFETCH(QString, file);
+    QFETCH(QString, expected);
+    const bool locked = file == "locked.kdlab";
+    if (locked && !testutil::permissionsAreEnforced())
+        QSKIP("running as root, which reads a file of mode 000");
+    QTemporaryDir tmp;
+    QVERIFY(tmp.isValid());
+    QVERIFY(writeAll(tmp.filePath("a-file"), "x"));
+    const QString path = tmp.filePath(file);
+    if (locked) {
+        kd::saveExperimentFile(path.toStdString(), makeRuns(1));
+        QVERIFY(QFile::setPermissions(path, QFileDevice::Permissions()));
+    }
+    QString msg;
+    KD_EXPECT_ERROR(msg, kd::loadExperimentFile(path.toStdString()));
+    QCOMPARE(msg, path + expected);
+}
+
 void TestExperimentFile::load_truncated_data() {
     // Cuts of a valid three-run file; it ends "}\n", so any cut before the last two bytes is unfinished JSON.
     QTest::addColumn<int>("length");
@@ -727,6 +796,29 @@ void TestExperimentFile::load_rejectsFile_data() {
     row("runs null", head(R"("version": 1, "runs": null})"), "runs: expected an array, got null");
     row("a run not an object", head(R"("version": 1, "runs": [5]})"), "runs[0]: expected an object, got 5");
     row("a number too large for a double", QByteArray(valid).replace("4321.25", "1e999"), "1e999");
+    // Newer versions, whatever they hold.
+    row("newer version with a version-1 body",
+        QByteArray(valid).replace("\"version\": 1,", "\"version\": 2,"),
+        "written by a newer kdlab (file version 2, this kdlab reads up to 1)");
+    row("version 2^63-1", head(R"("version": 9223372036854775807, "runs": []})"),
+        "written by a newer kdlab (file version 9223372036854775807, this kdlab reads up to 1)");
+    row("version -1", head(R"("version": -1, "runs": []})"), "version: -1 is not a file version");
+    row("version null", head(R"("version": null, "runs": []})"),
+        "version: expected a whole number, got null");
+    row("version beyond 64 bits", head(R"("version": 18446744073709551616, "runs": []})"),
+        "version: expected a whole number");
+    // Other files a user may pick by mistake.
+    row("a config file", R"({"temperature": 2, "alpha": 0.5})", "not a kdlab experiment file (no \"format\"");
+    row("a preset file", R"({"name": "Temps", "runs": [{"temperature": 1}]})",
+        "not a kdlab experiment file (no \"format\"");
+    row("format in other case", R"({"format": "KDLAB-experiment", "version": 1, "runs": []})",
+        "not a kdlab experiment file (format is \"KDLAB-experiment\"");
+    row("gzip-compressed", QByteArray("\x1f\x8b\x08\x00\x00\x00\x00\x00", 8),
+        "not a kdlab experiment file (truncated or not JSON: ");
+    row("text after the object", valid + "x", "not a kdlab experiment file (truncated or not JSON: ");
+    row("two files back to back", valid + valid, "not a kdlab experiment file (truncated or not JSON: ");
+    row("NaN literal", QByteArray(valid).replace("4321.25", "NaN"),
+        "not a kdlab experiment file (truncated or not JSON: ");
 }
 
 void TestExperimentFile::load_rejectsFile() {
@@ -741,6 +833,7 @@ void TestExperimentFile::load_rejectsFile() {
     QVERIFY2(msg.startsWith(path + ": "), qPrintable(msg));
     QVERIFY2(msg.contains(expected), qPrintable("expected '" + expected + "' in: " + msg));
     QVERIFY2(!msg.contains('\n'), qPrintable("message is not one line: " + msg));
+    QCOMPARE(readAll(path), text); // a failed read changes nothing, the file included
 }
 
 void TestExperimentFile::load_rejectsField_data() {
@@ -865,6 +958,38 @@ void TestExperimentFile::load_rejectsField_data() {
         "runs[0].result.stages[1].history[1].role: unknown role 'tutor'");
     row("stage history epoch a fraction", "runs[0].result.stages[0].history[0].epoch", 1.5,
         "runs[0].result.stages[0].history[0].epoch: expected a whole number, got 1.5");
+    // Booleans of the wrong type.
+    row("stopped a string", "runs[0].result.stopped", "no",
+        "runs[0].result.stopped: expected true or false, got \"no\"");
+    row("trained null", "runs[1].result.teacher.trained", QJsonValue::Null,
+        "runs[1].result.teacher.trained: expected true or false, got null");
+    row("history epoch a bool", "runs[1].result.history[0].epoch", true,
+        "runs[1].result.history[0].epoch: expected a whole number, got true");
+    row("threads beyond int", "runs[1].result.threads", qint64(3000000000),
+        "runs[1].result.threads: 3000000000 is out of range");
+    row("marker temperature a string", "runs[1].markers[0].temperature", "4",
+        "runs[1].markers[0].temperature: expected a number, got \"4\"");
+    row("checkpoints null", "runs[1].checkpoints", QJsonValue::Null,
+        "runs[1].checkpoints: expected an object, got null");
+    // The config's ranges (issue 7: T <= 0, alpha outside [0, 1], batch size 0, epochs < 0), a misspelled
+    // model preset, and its types.
+    row("config temperature 0", "runs[0].config.temperature", 0, "runs[0].config.temperature: must be > 0");
+    row("config temperature -1", "runs[1].config.temperature", -1, "runs[1].config.temperature: must be > 0");
+    row("config alpha -0.1", "runs[1].config.alpha", -0.1, "runs[1].config.alpha: must be in [0, 1]");
+    row("config alpha 1.1", "runs[0].config.alpha", 1.1, "runs[0].config.alpha: must be in [0, 1]");
+    row("config batch_size 0", "runs[1].config.batch_size", 0, "runs[1].config.batch_size: must be >= 1");
+    row("config epochs -1", "runs[0].config.epochs", -1, "runs[0].config.epochs: must be >= 0");
+    row("config teacher_epochs -1", "runs[1].config.teacher_epochs", -1,
+        "runs[1].config.teacher_epochs: must be >= 0");
+    row("config student a misspelled preset", "runs[1].config.student", "hinton-studnet",
+        "runs[1].config.student: model spec 'hinton-studnet': unknown architecture");
+    row("config seed negative", "runs[0].config.seed", -1, "runs[0].config: seed: -1 is out of range");
+    row("config epochs beyond int", "runs[1].config.epochs", qint64(3000000000),
+        "runs[1].config: epochs: 3000000000 is out of range");
+    row("config temperature \"nan\"", "runs[1].config.temperature", "nan",
+        "runs[1].config: temperature: expected a number, got \"nan\"");
+    row("config batch_size a bool", "runs[0].config.batch_size", false,
+        "runs[0].config: batch_size: expected a whole number, got false");
 }
 
 // A method's run in the file: "method" and "stages" in its result, each stage with its model and epochs.
