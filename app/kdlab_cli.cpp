@@ -31,6 +31,7 @@ void onInterrupt(int) {
 }
 
 const char* const kUsage = R"(usage: kdlab-cli run [options]
+       kdlab-cli run --resume DIR [--threads N] [--export FORMATS]
        kdlab-cli sweep --temperatures LIST --alphas LIST [--students SPECS] [--seeds N] [--shard I/N] [options]
        kdlab-cli merge DIR... --out DIR
        kdlab-cli export --checkpoint FILE.pt --out FILE [--format torchscript|onnx|checkpoint]
@@ -38,7 +39,8 @@ const char* const kUsage = R"(usage: kdlab-cli run [options]
        kdlab-cli help
 
 Trains a teacher, a baseline student (labels only) and a distilled student, and writes
-DIR/summary.json, DIR/metrics.csv and DIR/{teacher,baseline,student}.pt (kdlab checkpoints).
+DIR/summary.json, DIR/metrics.csv and DIR/{teacher,baseline,student}.pt (kdlab checkpoints). While it
+trains, DIR/checkpoints holds each model after its last finished epoch, for --resume.
 
 options (a config file's keys are these names with '_' for '-'; flags override the file):
   --config FILE.json       settings file
@@ -69,6 +71,9 @@ options (a config file's keys are these names with '_' for '-'; flags override t
   --device D               auto, cpu or cuda
   --threads N              LibTorch intra-op threads (0: auto, all usable cores)
   --out DIR                output folder (default: runs/YYYYMMDD-HHMMSS)
+  --resume DIR             continue the interrupted run in DIR from its last checkpoints (DIR/checkpoints,
+                           one per model, saved after every epoch), with DIR/config.json's settings: the
+                           final numbers are those of the run uninterrupted
   --export FORMATS         also export the student: torchscript, onnx or torchscript,onnx, into
                            DIR/export/student.pt and DIR/export/student.onnx, each with a model card (.json)
 
@@ -162,6 +167,11 @@ public:
     }
 
     void epochFinished(const kd::EpochMetrics& m) override {
+        if (onFirstEpoch) {
+            const std::function<void()> once = std::move(onFirstEpoch);
+            onFirstEpoch = nullptr;
+            once();
+        }
         endBar();
         std::fprintf(
             stderr,
@@ -174,6 +184,14 @@ public:
         endBar();
         std::fprintf(stderr, "warning: %s\n", message.c_str());
     }
+
+    void checkpointFailed(const std::string& message) override {
+        endBar();
+        std::fprintf(stderr, "warning: %s (training goes on; this model cannot be resumed)\n",
+                     message.c_str());
+    }
+
+    std::function<void()> onFirstEpoch; // called once, at the first epochFinished
 
     void stageStarted(int stage, const kd::StageResult& st) override {
         if (std::size_t(stage) >= m_stageNames.size())
@@ -588,9 +606,38 @@ int predictCommand(int argc, char** argv) {
     return failures ? 1 : 0;
 }
 
+// `run --resume DIR`: the settings of the run in DIR (its config.json); only --threads (speed; another
+// thread count may change the last digits) and --export may be given.
+kd::ExperimentConfig resumeConfig(const ParsedArgs& args, const std::string& dir) {
+    if (dir.empty())
+        throw kd::Error("--resume: missing value (the folder of the run to continue)");
+    if (!args.configFile.empty())
+        throw kd::Error("--resume " + dir + ": the settings come from " + dir +
+                        "/config.json; --config cannot be given too");
+    for (const auto& [key, value] : args.settings)
+        if (key != "threads") {
+            std::string flag = key;
+            std::replace(flag.begin(), flag.end(), '_', '-');
+            throw kd::Error("--resume " + dir + ": the settings come from " + dir + "/config.json; --" +
+                            flag + " cannot be changed when resuming (start a new run instead)");
+        }
+    const std::string file = dir + "/config.json";
+    if (::access(file.c_str(), F_OK) != 0)
+        throw kd::Error("--resume " + dir +
+                        ": no config.json there, so it is not a kdlab-cli run folder (or "
+                        "the run stopped before its first epoch ended: start it again)");
+    kd::ExperimentConfig config = kd::configFromFile(file);
+    for (const auto& [key, value] : args.settings)
+        kd::setConfigValue(config, key, value, "--threads");
+    config.out = dir;
+    return config;
+}
+
 int runCommand(int argc, char** argv) {
-    const ParsedArgs args = parseArgs(argc, argv, 2, {"export"});
-    kd::ExperimentConfig config = configFromArgs(args);
+    const ParsedArgs args = parseArgs(argc, argv, 2, {"export", "resume"});
+    const bool resuming = args.extra.count("resume") > 0;
+    kd::ExperimentConfig config =
+        resuming ? resumeConfig(args, args.extra.at("resume")) : configFromArgs(args);
     kd::validateConfig(config);
     // Checked before training, so a typo costs no run.
     const std::vector<kd::ExportFormat> exports = args.extra.count("export")
@@ -604,6 +651,15 @@ int runCommand(int argc, char** argv) {
     kd::Trainer trainer;
     ProgressPrinter printer(trainer, config);
     trainer.setObserver(&printer);
+    // Each model's checkpoint after every epoch, in DIR/checkpoints, and the settings in DIR/config.json once
+    // the first epoch is saved: what `run --resume DIR` continues from after an interruption or a crash.
+    trainer.setCheckpointDir(config.out + "/checkpoints", resuming);
+    if (!resuming)
+        printer.onFirstEpoch = [&config] {
+            kd::ExperimentConfig saved = config;
+            saved.out.clear();
+            kd::writeTextFile(config.out + "/config.json", kd::configToJson(saved) + "\n");
+        };
     std::signal(SIGINT, onInterrupt);
     std::signal(SIGTERM, onInterrupt);
 
@@ -639,6 +695,9 @@ int runCommand(int argc, char** argv) {
     }
     std::printf("results in %s/ (device %s, %d thread(s), linear layers on %s, %.1f s)\n", config.out.c_str(),
                 result.device.c_str(), result.threads, kd::linearBackendName(), result.totalSeconds);
+    if (result.stopped && ::access((config.out + "/config.json").c_str(), F_OK) == 0)
+        std::printf("to continue from the last finished epoch: kdlab-cli run --resume %s\n",
+                    config.out.c_str());
     return result.stopped ? 130 : 0;
 }
 

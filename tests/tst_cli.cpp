@@ -112,6 +112,10 @@ private slots:
     void badInput_data();
     void badInput();
     void sweepShardsMergeToTheWholeSweep();
+    void resumeAfterAnInterruption_data();
+    void resumeAfterAnInterruption();
+    void resumeRefusals_data();
+    void resumeRefusals();
 
 private:
     QStringList quickArgs() const; // a fast run on the synthetic data
@@ -776,6 +780,118 @@ void TestCli::sweepShardsMergeToTheWholeSweep() {
     QVERIFY2(error.isEmpty(), qPrintable(error));
     QCOMPARE(summary["cells"].toArray().size(), 2);
     QCOMPARE(summary["cells"].toArray()[0].toObject()["seeds"].toInt(), 2);
+}
+
+void TestCli::resumeAfterAnInterruption_data() {
+    QTest::addColumn<bool>("kill");     // SIGKILL (a crash, kill -9); else SIGTERM (Ctrl-C, a batch system)
+    QTest::addColumn<QString>("during"); // the model training when the signal comes
+    QTest::newRow("kill -9 in the baseline") << true << "baseline";
+    QTest::newRow("kill -9 in the student") << true << "student";
+    QTest::newRow("SIGTERM in the student") << false << "student";
+}
+
+// `run --resume DIR` after a kill -9 or a SIGTERM ends with the numbers of the uninterrupted run: every
+// model's accuracy and loss, and every epoch's losses in metrics.csv.
+void TestCli::resumeAfterAnInterruption() {
+    QFETCH(bool, kill);
+    QFETCH(QString, during);
+    QTemporaryDir tmp;
+    QVERIFY(tmp.isValid());
+    QStringList args{"run"};
+    args << quickArgs() << "--teacher" << "mlp:32+dropout=0.3" << "--epochs" << "300" << "--threads" << "1";
+    const CliResult reference = runCli(args + QStringList{"--out", "reference"}, tmp.path(), 240000);
+    QVERIFY2(reference.finished && reference.exitStatus == QProcess::NormalExit && reference.exitCode == 0,
+             qPrintable(describe(reference)));
+
+    QProcess p;
+    p.setWorkingDirectory(tmp.path());
+    p.start(QStringLiteral(KDLAB_CLI_PATH), args + QStringList{"--out", "out"});
+    QVERIFY(p.waitForStarted(10000));
+    const QByteArray mark = (during.leftJustified(8) + " epoch 3/").toUtf8();
+    QByteArray err;
+    QElapsedTimer timer;
+    timer.start();
+    while (!err.contains(mark) && timer.elapsed() < 120000 && p.state() == QProcess::Running) {
+        p.waitForReadyRead(50);
+        err += p.readAllStandardError();
+    }
+    QVERIFY2(err.contains(mark), err.constData());
+    if (kill)
+        p.kill();
+    else
+        p.terminate();
+    QVERIFY(p.waitForFinished(60000));
+    err += p.readAllStandardError();
+    const QByteArray out = p.readAllStandardOutput();
+    if (kill) {
+        QCOMPARE(p.exitStatus(), QProcess::CrashExit);
+    } else {
+        QVERIFY2(p.exitStatus() == QProcess::NormalExit && p.exitCode() == 130, err.constData());
+        QVERIFY2(out.contains("kdlab-cli run --resume out"), out.constData()); // it says how to go on
+    }
+
+    const CliResult resumed = runCli({"run", "--resume", "out"}, tmp.path(), 240000);
+    QVERIFY2(resumed.finished && resumed.exitStatus == QProcess::NormalExit && resumed.exitCode == 0,
+             qPrintable(describe(resumed)));
+    QVERIFY2(resumed.err.contains(during.toUtf8() + ": resumed after epoch "), qPrintable(describe(resumed)));
+    QVERIFY2(!resumed.err.contains("teacher  epoch"), qPrintable(describe(resumed))); // not trained again
+
+    QString error;
+    const QJsonObject a = readJsonObject(tmp.filePath("reference/summary.json"), &error);
+    QVERIFY2(error.isEmpty(), qPrintable(error));
+    const QJsonObject b = readJsonObject(tmp.filePath("out/summary.json"), &error);
+    QVERIFY2(error.isEmpty(), qPrintable(error));
+    QCOMPARE(b.value("stopped").toBool(true), false);
+    for (const char* model : {"teacher", "baseline", "student"})
+        for (const char* key : {"test_accuracy", "test_loss", "epochs_trained"})
+            QVERIFY2(a.value(model).toObject().value(key) == b.value(model).toObject().value(key),
+                     qPrintable(QString("%1 %2: %3 uninterrupted, %4 resumed")
+                                    .arg(model, key)
+                                    .arg(a.value(model).toObject().value(key).toDouble(), 0, 'g', 17)
+                                    .arg(b.value(model).toObject().value(key).toDouble(), 0, 'g', 17)));
+    const QList<QStringList> ra = readCsv(tmp.filePath("reference/metrics.csv"));
+    const QList<QStringList> rb = readCsv(tmp.filePath("out/metrics.csv"));
+    QCOMPARE(rb.size(), ra.size());
+    for (int i = 0; i < ra.size(); ++i) // model, epoch, losses, accuracy, T, alpha; not the timings
+        QCOMPARE(rb[i].mid(0, 9), ra[i].mid(0, 9));
+    QVERIFY(QFile::exists(tmp.filePath("out/student.pt")));
+}
+
+void TestCli::resumeRefusals_data() {
+    QTest::addColumn<QStringList>("args");
+    QTest::addColumn<QString>("expected");
+    QTest::newRow("a setting with --resume")
+        << QStringList{"--resume", "done", "--epochs", "3"}
+        << "--resume done: the settings come from done/config.json; --epochs cannot be changed when resuming";
+    QTest::newRow("a config file with --resume")
+        << QStringList{"--resume", "done", "--config", "done/config.json"} << "--config cannot be given too";
+    QTest::newRow("not a run folder") << QStringList{"--resume", "elsewhere"}
+                                      << "--resume elsewhere: no config.json there";
+    QTest::newRow("no checkpoints") << QStringList{"--resume", "nocheckpoints"}
+                                    << "nocheckpoints/checkpoints: no checkpoints to resume from";
+}
+
+// What cannot be resumed says why, in one line, exits 1, and leaves the run's folder as it was.
+void TestCli::resumeRefusals() {
+    QFETCH(QStringList, args);
+    QFETCH(QString, expected);
+    QTemporaryDir tmp;
+    QVERIFY(tmp.isValid());
+    const CliResult done = runCli(QStringList{"run"} + quickArgs() + QStringList{"--out", "done"}, tmp.path(), 120000);
+    QVERIFY2(done.finished && done.exitCode == 0, qPrintable(describe(done)));
+    QVERIFY(QDir().mkpath(tmp.filePath("elsewhere")));
+    QVERIFY(QDir().mkpath(tmp.filePath("nocheckpoints")));
+    QVERIFY(QFile::copy(tmp.filePath("done/config.json"), tmp.filePath("nocheckpoints/config.json")));
+    QFile summary(tmp.filePath("done/summary.json"));
+    QVERIFY(summary.open(QIODevice::ReadOnly));
+    const QByteArray before = summary.readAll();
+    summary.close();
+    const CliResult r = runCli(QStringList{"run"} + args, tmp.path(), 60000);
+    QVERIFY2(r.finished && r.exitStatus == QProcess::NormalExit && r.exitCode == 1, qPrintable(describe(r)));
+    const QString err = QString::fromUtf8(r.err).trimmed();
+    QVERIFY2(err.startsWith("error: ") && !err.contains('\n') && err.contains(expected), qPrintable(err));
+    QVERIFY(summary.open(QIODevice::ReadOnly));
+    QCOMPARE(summary.readAll(), before);
 }
 
 QTEST_GUILESS_MAIN(TestCli)

@@ -132,12 +132,26 @@ std::vector<kd::EpochMetrics> historyOf(const kd::ExperimentResult& r, kd::Role 
     return out;
 }
 
+QByteArray fileBytes(const QString& path) {
+    QFile f(path);
+    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+}
+
 // Row i of [rows x classes] logits.
 const float* row(const std::vector<float>& logits, int i, int classes) {
     return logits.data() + std::size_t(i) * std::size_t(classes);
 }
 
 } // namespace
+
+// Where a run is interrupted: model (role, stage) at batch `batch` of epoch `epoch`.
+struct StopPoint {
+    kd::Role role = kd::Role::Student;
+    int stage = -1;
+    int epoch = 1;
+    int batch = 1;
+};
+Q_DECLARE_METATYPE(StopPoint)
 
 class TestTrainer : public QObject {
     Q_OBJECT
@@ -184,6 +198,10 @@ private slots:
     void bornAgain();
     void bornAgainFromCheckpointUsesItsArchitecture();
     void assistantComparedWithDirectKd();
+    void resumeGivesTheUninterruptedNumbers_data();
+    void resumeGivesTheUninterruptedNumbers();
+    void resumeRefusesAnotherRunsCheckpoints_data();
+    void resumeRefusesAnotherRunsCheckpoints();
 
 private:
     kd::ExperimentConfig baseConfig() const;
@@ -1513,6 +1531,198 @@ void TestTrainer::divergenceStopsThatModelAndKeepsItsLastGoodWeights() {
     const std::string saved = dir.filePath("student.pt").toStdString();
     trainer.saveCheckpoint(kd::Role::Student, saved);
     QCOMPARE(kd::readCheckpointInfo(saved).spec, c.student);
+}
+
+void TestTrainer::resumeGivesTheUninterruptedNumbers_data() {
+    QTest::addColumn<QString>("method");
+    QTest::addColumn<QString>("optimizer");
+    QTest::addColumn<StopPoint>("stop");
+    QTest::addColumn<bool>("teacherFromFile");
+    using R = kd::Role;
+    QTest::newRow("kd, in the teacher's 2nd epoch") << "kd"
+                                                    << "adam" << StopPoint{R::Teacher, -1, 2, 5} << false;
+    QTest::newRow("kd, in the baseline's 1st epoch") << "kd"
+                                                     << "adam" << StopPoint{R::Baseline, -1, 1, 3} << false;
+    QTest::newRow("kd, in the student's last epoch") << "kd"
+                                                     << "adam" << StopPoint{R::Student, -1, 3, 7} << false;
+    QTest::newRow("kd, sgd momentum, student epoch 2") << "kd"
+                                                       << "sgd" << StopPoint{R::Student, -1, 2, 2} << false;
+    QTest::newRow("kd, teacher from a file") << "kd"
+                                             << "adam" << StopPoint{R::Student, -1, 2, 4} << true;
+    QTest::newRow("ensemble, in member 2") << "ensemble"
+                                           << "adam" << StopPoint{R::Teacher, 1, 2, 3} << false;
+    QTest::newRow("born-again, in generation 2") << "born-again"
+                                                 << "adam" << StopPoint{R::Student, 1, 2, 2} << false;
+    QTest::newRow("assistant, in direct KD") << "assistant"
+                                             << "sgd" << StopPoint{R::Student, 1, 1, 9} << false;
+}
+
+// An interrupted run resumed by a fresh Trainer from its per-epoch checkpoints ends with the numbers of the
+// same run uninterrupted: every model's accuracy, loss, and every epoch's losses.
+void TestTrainer::resumeGivesTheUninterruptedNumbers() {
+    QFETCH(QString, method);
+    QFETCH(QString, optimizer);
+    QFETCH(StopPoint, stop);
+    QFETCH(bool, teacherFromFile);
+    kd::ExperimentConfig config = methodConfig(method.toStdString());
+    config.teacher = "mlp:32+dropout=0.3"; // dropout: the resumed epochs must draw the same masks
+    config.teacherEpochs = 2;
+    config.epochs = 3;
+    config.ensembleSize = 2;
+    config.generations = 3;
+    config.optimizer = optimizer.toStdString();
+    config.lr = optimizer == "sgd" ? 0.05 : 2e-3;
+    QTemporaryDir tmp;
+    QVERIFY(tmp.isValid());
+    if (teacherFromFile) {
+        kd::Trainer trainer;
+        trainer.run(config);
+        config.teacherCheckpoint = tmp.filePath("given-teacher.pt").toStdString();
+        trainer.saveCheckpoint(kd::Role::Teacher, config.teacherCheckpoint);
+    }
+
+    kd::ExperimentResult uninterrupted;
+    {
+        kd::Trainer trainer;
+        uninterrupted = trainer.run(config);
+    }
+    QVERIFY(!uninterrupted.stopped);
+
+    const std::string dir = tmp.filePath("checkpoints").toStdString();
+    kd::ExperimentResult partial;
+    {
+        kd::Trainer trainer;
+        Recorder rec;
+        rec.onBatch = [&](const kd::BatchMetrics& m) {
+            if (m.role == stop.role && m.stage == stop.stage && m.epoch == stop.epoch &&
+                m.batch == stop.batch)
+                trainer.requestStop();
+        };
+        trainer.setObserver(&rec);
+        trainer.setCheckpointDir(dir);
+        partial = trainer.run(config);
+    }
+    QVERIFY2(partial.stopped, "the stop point was never reached");
+    if (teacherFromFile) // the resumed run must use its own copy
+        QVERIFY(QFile::remove(QString::fromStdString(config.teacherCheckpoint)));
+    // The interrupted model has a checkpoint of each whole epoch, not more.
+    bool found = false;
+    for (const kd::ResumePoint& p : kd::readResumePoints(dir)) {
+        if (!p.complete) {
+            QCOMPARE(p.epoch, stop.epoch - 1);
+            found = true;
+        }
+    }
+    QCOMPARE(found, stop.epoch > 1);
+
+    kd::Trainer trainer;
+    Recorder rec;
+    trainer.setObserver(&rec);
+    trainer.setCheckpointDir(dir, /*resume=*/true);
+    const kd::ExperimentResult resumed = trainer.run(config);
+    QVERIFY(!resumed.stopped);
+    // Only what was left was trained: nothing of the models finished before the stop.
+    for (const kd::BatchMetrics& b : rec.batches)
+        QVERIFY2(
+            b.role == stop.role ? (b.stage != stop.stage || b.epoch >= stop.epoch) || b.stage > stop.stage
+                                : int(b.role) >= int(stop.role) || b.stage >= 0,
+            qPrintable(
+                QString("%1 %2 epoch %3 trained again").arg(kd::roleName(b.role)).arg(b.stage).arg(b.epoch)));
+    compareTrained(resumed.teacher, historyOf(resumed, kd::Role::Teacher), uninterrupted.teacher,
+                   historyOf(uninterrupted, kd::Role::Teacher));
+    compareTrained(resumed.baseline, historyOf(resumed, kd::Role::Baseline), uninterrupted.baseline,
+                   historyOf(uninterrupted, kd::Role::Baseline));
+    compareTrained(resumed.student, historyOf(resumed, kd::Role::Student), uninterrupted.student,
+                   historyOf(uninterrupted, kd::Role::Student));
+    QCOMPARE(resumed.stages.size(), uninterrupted.stages.size());
+    for (std::size_t i = 0; i < resumed.stages.size(); ++i) {
+        QCOMPARE(resumed.stages[i].id, uninterrupted.stages[i].id);
+        compareTrained(resumed.stages[i].model, resumed.stages[i].history, uninterrupted.stages[i].model,
+                       uninterrupted.stages[i].history);
+    }
+    // The teaching views see the final models.
+    const kd::TestOutputs outputs = trainer.testOutputs();
+    QVERIFY(!outputs.logits(kd::Role::Student).empty());
+    // Every model is finished in the folder now.
+    for (const kd::ResumePoint& p : kd::readResumePoints(dir))
+        QVERIFY2(p.complete, p.id.c_str());
+}
+
+// Resuming refuses what would not give the same run: other settings, a checkpoint of another architecture
+// or no training state, a missing folder. The message names the file; nothing is trained.
+void TestTrainer::resumeRefusesAnotherRunsCheckpoints_data() {
+    QTest::addColumn<QString>("change");
+    QTest::addColumn<QString>("expected");
+    QTest::newRow("other alpha")
+        << "alpha"
+        << "teacher.pt: written by a run with other settings: \"alpha\": 0.7 (now 0.3)";
+    QTest::newRow("other architecture")
+        << "architecture"
+        << "student.pt: a checkpoint of mlp:48, but this run's student is mlp:32";
+    QTest::newRow("plain checkpoint") << "plain"
+                                      << "student.pt: a kdlab checkpoint without training state";
+    QTest::newRow("damaged file") << "damaged"
+                                  << "student.pt: not a readable checkpoint";
+    QTest::newRow("no folder") << "nofolder"
+                               << "no checkpoints to resume from";
+}
+
+void TestTrainer::resumeRefusesAnotherRunsCheckpoints() {
+    QFETCH(QString, change);
+    QFETCH(QString, expected);
+    QTemporaryDir tmp;
+    QVERIFY(tmp.isValid());
+    const std::string dir = tmp.filePath("checkpoints").toStdString();
+    kd::ExperimentConfig config = baseConfig();
+    config.threads = 1;
+    {
+        kd::Trainer trainer;
+        Recorder rec;
+        rec.onBatch = [&](const kd::BatchMetrics& m) {
+            if (m.role == kd::Role::Student && m.epoch == 2)
+                trainer.requestStop();
+        };
+        trainer.setObserver(&rec);
+        trainer.setCheckpointDir(dir);
+        QVERIFY(trainer.run(config).stopped);
+    }
+    const QString student = QString::fromStdString(dir + "/student.pt");
+    std::string resumeDir = dir;
+    if (change == "alpha") {
+        config.alpha = 0.3;
+    } else if (change == "architecture") { // another run's student.pt put in its place
+        kd::ExperimentConfig other = config;
+        other.student = "mlp:48";
+        other.epochs = 1;
+        kd::Trainer trainer;
+        trainer.setCheckpointDir(tmp.filePath("other").toStdString());
+        trainer.run(other);
+        QFile::remove(student);
+        QVERIFY(QFile::copy(tmp.filePath("other/student.pt"), student));
+    } else if (change == "plain") {
+        kd::Trainer trainer;
+        trainer.run(config);
+        QFile::remove(student);
+        trainer.saveCheckpoint(kd::Role::Student, student.toStdString());
+    } else if (change == "damaged") {
+        QFile f(student);
+        QVERIFY(f.open(QIODevice::ReadWrite));
+        QVERIFY(f.resize(f.size() / 2));
+    } else if (change == "nofolder") {
+        resumeDir = tmp.filePath("nothing-here").toStdString();
+    }
+    const QByteArray before = fileBytes(student);
+    kd::Trainer trainer;
+    Recorder rec;
+    trainer.setObserver(&rec);
+    trainer.setCheckpointDir(resumeDir, /*resume=*/true);
+    try {
+        trainer.run(config);
+        QFAIL("resumed from another run's checkpoints");
+    } catch (const kd::Error& e) {
+        QVERIFY2(QString(e.what()).contains(expected), e.what());
+    }
+    QCOMPARE(fileBytes(student), before); // left as it was
 }
 
 QTEST_GUILESS_MAIN(TestTrainer)

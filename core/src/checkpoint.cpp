@@ -7,6 +7,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <unistd.h>
 
 namespace kd {
 namespace {
@@ -57,6 +58,9 @@ std::string writeWholeFile(const std::string& path, const std::string& bytes) {
     int error = written == bytes.size() ? 0 : errno;
     if (std::fflush(f) != 0 && !error)
         error = errno;
+    // On disk before a rename makes it the file: after a power cut the rename must not point at nothing.
+    if (!error && ::fsync(::fileno(f)) != 0 && errno != EINVAL && errno != EROFS)
+        error = errno;
     if (std::fclose(f) != 0 && !error)
         error = errno;
     if (!error)
@@ -65,7 +69,7 @@ std::string writeWholeFile(const std::string& path, const std::string& bytes) {
     return std::strerror(error ? error : EIO);
 }
 
-void saveNet(KdNetImpl& net, const std::string& path, const std::string& card) {
+void saveNet(KdNetImpl& net, const std::string& path, const std::string& card, const ArchiveWriter& extra) {
     const std::string tmp = path + ".tmp";
     try {
         torch::serialize::OutputArchive archive;
@@ -77,6 +81,8 @@ void saveNet(KdNetImpl& net, const std::string& path, const std::string& card) {
         archive.write(kNormKey, c10::IValue(std::vector<double>{net.mean(), net.stddev()}));
         if (!card.empty())
             archive.write(kCardKey, c10::IValue(card));
+        if (extra)
+            extra(archive);
         std::ostringstream bytes;
         archive.save_to(bytes);
         const std::string why = writeWholeFile(tmp, bytes.str());
@@ -93,7 +99,7 @@ void saveNet(KdNetImpl& net, const std::string& path, const std::string& card) {
     }
 }
 
-KdNet loadNet(const std::string& path, CheckpointInfo* infoOut) {
+KdNet loadNet(const std::string& path, CheckpointInfo* infoOut, const ArchiveReader& extra) {
     torch::serialize::InputArchive archive;
     loadArchive(archive, path);
     const CheckpointInfo info = readInfo(archive, path);
@@ -109,6 +115,8 @@ KdNet loadNet(const std::string& path, CheckpointInfo* infoOut) {
     } catch (const c10::Error&) {
         throw Error(path + ": weights do not match the architecture '" + info.spec + "' it names");
     }
+    if (extra)
+        extra(archive);
     if (infoOut)
         *infoOut = info;
     return net;

@@ -5,6 +5,7 @@
 
 #include "kdcore/analysis.h"
 #include "kdcore/error.h"
+#include "kdcore/experimentfile.h"
 #include "kdcore/export.h"
 #include "kdcore/trainer.h"
 
@@ -14,11 +15,13 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <filesystem>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
 #include <mutex>
 #include <random>
+#include <sstream>
 #ifdef __linux__
 #include <sched.h>
 #endif
@@ -39,7 +42,8 @@ enum Stream : std::uint64_t {
     kStudentInit = 2,
     kTeacherTrain = 3,
     kStudentTrain = 4,
-    kAssistantInit = 5
+    kAssistantInit = 5,
+    kDropout = 6 // added to the train stream: each epoch's dropout masks
 };
 
 // The teacher's seed: its own when set, so runs with different student seeds can share one teacher.
@@ -273,6 +277,209 @@ struct Trainer::Impl {
 
     Clock::time_point runStart;
     ExperimentResult* result = nullptr;
+    const ExperimentConfig* config = nullptr; // the running run's
+
+    // --- Per-epoch checkpoints and resuming (see Trainer::setCheckpointDir) ---
+    std::string checkpointDir;
+    bool resume = false;
+    std::vector<std::string> checkpointFailures; // models whose checkpoint failed (reported once each)
+
+    std::string statePath(const std::string& id) const { return checkpointDir + "/" + id + ".pt"; }
+    bool hasState(const std::string& id) const {
+        return resume && !checkpointDir.empty() && std::filesystem::exists(statePath(id));
+    }
+
+    std::string modelId(Role role, int stage) const {
+        return stage >= 0 ? result->stages[std::size_t(stage)].id : roleName(role);
+    }
+
+    // Saves one model's state: weights, optimizer (null for a loaded or reused model), and, as a one-run
+    // .kdlab record, the run's settings with this model's result and epochs. A failure is reported, not
+    // thrown: the training itself is fine.
+    void saveState(Role role, int stage, KdNetImpl& net, const torch::optim::Optimizer* optimizer,
+                   const ModelResult& mr, const std::vector<EpochMetrics>& history, int epoch, bool complete,
+                   double trainSeconds) {
+        if (checkpointDir.empty())
+            return;
+        const std::string id = modelId(role, stage);
+        try {
+            RunRecord record;
+            record.name = id;
+            record.status = "running";
+            record.config = *config;
+            record.config.out.clear();
+            record.result.method = config->method;
+            if (stage >= 0) {
+                StageResult st = result->stages[std::size_t(stage)];
+                st.model = mr;
+                st.history = history;
+                record.result.stages.push_back(st);
+            } else {
+                (role == Role::Teacher    ? record.result.teacher
+                 : role == Role::Baseline ? record.result.baseline
+                                          : record.result.student) = mr;
+                record.result.history = history;
+            }
+            const std::string json = experimentToJson({record});
+            openCheckpointDir();
+            saveNet(net, statePath(id), {}, [&](torch::serialize::OutputArchive& archive) {
+                archive.write("kdlab.resume.state", c10::IValue(json));
+                archive.write("kdlab.resume.role", c10::IValue(std::string(roleName(role))));
+                archive.write("kdlab.resume.stage", c10::IValue(std::int64_t(stage)));
+                archive.write("kdlab.resume.epoch", c10::IValue(std::int64_t(epoch)));
+                archive.write("kdlab.resume.complete", c10::IValue(complete));
+                archive.write("kdlab.resume.train_seconds", c10::IValue(trainSeconds));
+                archive.write("kdlab.resume.temperature", c10::IValue(temperature.load()));
+                archive.write("kdlab.resume.alpha", c10::IValue(alpha.load()));
+                if (optimizer) {
+                    torch::serialize::OutputArchive state;
+                    optimizer->save(state);
+                    archive.write("kdlab.resume.optimizer", state);
+                }
+            });
+        } catch (const std::exception& e) {
+            if (std::find(checkpointFailures.begin(), checkpointFailures.end(), id) ==
+                checkpointFailures.end()) {
+                checkpointFailures.push_back(id);
+                if (observer)
+                    observer->checkpointFailed(e.what());
+            }
+        }
+    }
+
+    // A model's saved state, read back by restoreState.
+    struct Restored {
+        int epoch = 0;
+        bool complete = false;
+        double trainSeconds = 0, temperature = 0, alpha = 0;
+        ModelResult model;
+        std::vector<EpochMetrics> history;
+    };
+
+    // The first setting in which two configs differ (ignoring the output folder and threads), as
+    // "key: a -> b"; empty when they agree.
+    static std::string settingsDifference(ExperimentConfig saved, ExperimentConfig now) {
+        saved.out = now.out = "";
+        saved.threads = now.threads = 0;
+        std::istringstream a(configToJson(saved)), b(configToJson(now));
+        std::string la, lb;
+        while (std::getline(a, la) && std::getline(b, lb))
+            if (la != lb) {
+                auto trim = [](std::string t) {
+                    t.erase(0, t.find_first_not_of(' '));
+                    if (!t.empty() && t.back() == ',')
+                        t.pop_back();
+                    return t;
+                };
+                const std::string now = trim(lb);
+                return trim(la) + " (now" + now.substr(now.find(':') + 1) + ")";
+            }
+        return {};
+    }
+
+    // Loads model `role`/`stage`'s state from the checkpoint folder into `net` (and `optimizer`, when given)
+    // if it is there. Throws kd::Error naming the file when it is unreadable or from another run.
+    bool restoreState(Role role, int stage, KdNet& net, torch::optim::Optimizer* optimizer, Restored& out) {
+        const std::string id = modelId(role, stage);
+        if (!hasState(id))
+            return false;
+        const std::string path = statePath(id);
+        std::string json;
+        bool hasOptimizer = false;
+        torch::serialize::InputArchive optimizerState;
+        CheckpointInfo info;
+        KdNet saved = loadNet(path, &info, [&](torch::serialize::InputArchive& archive) {
+            c10::IValue v;
+            if (!archive.try_read("kdlab.resume.state", v) || !v.isString())
+                throw Error(path +
+                            ": a kdlab checkpoint without training state, so a run cannot resume from it");
+            json = v.toStringRef();
+            auto number = [&](const char* key) {
+                c10::IValue x;
+                if (!archive.try_read(key, x) || !(x.isDouble() || x.isInt()))
+                    throw Error(path + ": damaged training state (" + key + ")");
+                return x.isDouble() ? x.toDouble() : double(x.toInt());
+            };
+            out.epoch = int(number("kdlab.resume.epoch"));
+            out.trainSeconds = number("kdlab.resume.train_seconds");
+            out.temperature = number("kdlab.resume.temperature");
+            out.alpha = number("kdlab.resume.alpha");
+            c10::IValue complete;
+            out.complete =
+                archive.try_read("kdlab.resume.complete", complete) && complete.isBool() && complete.toBool();
+            hasOptimizer = archive.try_read("kdlab.resume.optimizer", optimizerState);
+        });
+        if (info.spec != net->spec().toString())
+            throw Error(path + ": a checkpoint of " + info.spec + ", but this run's " + id + " is " +
+                        net->spec().toString() + " (resume with the settings it was written with)");
+        const std::vector<RunRecord> records = experimentFromJson(json, path);
+        if (records.size() != 1)
+            throw Error(path + ": damaged training state (expected one run record)");
+        const RunRecord& r = records.front();
+        const std::string difference = settingsDifference(r.config, *config);
+        if (!difference.empty())
+            throw Error(path + ": written by a run with other settings: " + difference +
+                        "; resume with the settings it was written with, or start a new run");
+        if (stage >= 0) {
+            if (r.result.stages.size() != 1)
+                throw Error(path + ": damaged training state (no stage record)");
+            out.model = r.result.stages.front().model;
+            out.history = r.result.stages.front().history;
+        } else {
+            out.model = role == Role::Teacher    ? r.result.teacher
+                        : role == Role::Baseline ? r.result.baseline
+                                                 : r.result.student;
+            out.history = r.result.history;
+        }
+        if (!out.complete && optimizer) {
+            if (!hasOptimizer)
+                throw Error(path + ": damaged training state (no optimizer state)");
+            optimizer->load(optimizerState);
+        }
+        // Into the net the optimizer already holds: copy the values, keep the tensors.
+        torch::NoGradGuard noGrad;
+        const std::vector<torch::Tensor> from = saved->parameters(), to = net->parameters();
+        for (std::size_t i = 0; i < to.size(); ++i)
+            to[i].copy_(from[i]);
+        const std::vector<torch::Tensor> fromBuffers = saved->buffers(), toBuffers = net->buffers();
+        for (std::size_t i = 0; i < toBuffers.size(); ++i)
+            toBuffers[i].copy_(fromBuffers[i]);
+        return true;
+    }
+
+    // Before a run: resuming needs the folder. A fresh run leaves it alone until its first checkpoint (a
+    // run that fails to start changes nothing), see openCheckpointDir.
+    bool checkpointDirOpen = false;
+    void prepareCheckpointDir() {
+        checkpointDirOpen = false;
+        std::error_code ec;
+        if (resume && !std::filesystem::is_directory(checkpointDir, ec))
+            throw Error(checkpointDir + ": no checkpoints to resume from (the folder does not exist)");
+    }
+
+    // Before the run's first checkpoint: creates the folder; a fresh run deletes the checkpoints of an
+    // earlier run there, so a later resume cannot pick up a model that is not this run's.
+    void openCheckpointDir() {
+        namespace fs = std::filesystem;
+        if (checkpointDirOpen)
+            return;
+        std::error_code ec;
+        fs::create_directories(checkpointDir, ec);
+        if (!fs::is_directory(checkpointDir))
+            throw Error(checkpointDir + ": cannot create the checkpoint folder (" +
+                        (ec ? ec.message() : std::string("not a folder")) + ")");
+        if (!resume)
+            for (const fs::directory_entry& e : fs::directory_iterator(checkpointDir, ec))
+                if (e.path().extension() == ".pt" || e.path().extension() == ".tmp")
+                    fs::remove(e.path(), ec);
+        checkpointDirOpen = true;
+    }
+
+    static Phase phaseOf(Role role) {
+        return role == Role::Teacher    ? Phase::Teacher
+               : role == Role::Baseline ? Phase::Baseline
+                                        : Phase::Student;
+    }
 
     void phase(Phase p, const std::string& text) {
         if (observer)
@@ -382,7 +589,7 @@ struct Trainer::Impl {
         const Role role = job.role;
         const bool distill = job.targets != nullptr;
         const std::uint64_t seed = job.seed;
-        torch::manual_seed(streamSeed(seed, role == Role::Teacher ? kTeacherTrain : kStudentTrain));
+        const Stream trainStream = role == Role::Teacher ? kTeacherTrain : kStudentTrain;
         auto optimizer = makeOptimizer(net, c);
         const torch::Tensor pool = role == Role::Teacher ? torch::Tensor() : transferSet;
         const std::int64_t n = pool.defined() ? pool.size(0) : trainX.size(0);
@@ -400,6 +607,47 @@ struct Trainer::Impl {
         };
         std::vector<torch::Tensor> good = snapshot();
         int goodEpoch = 0;
+        // Stopped: back to the weights after the last whole epoch, those the results were measured on.
+        auto restoreGood = [&] {
+            torch::NoGradGuard noGrad;
+            const std::vector<torch::Tensor> params = net->parameters();
+            for (std::size_t i = 0; i < params.size(); ++i)
+                params[i].copy_(good[i]);
+        };
+        std::vector<EpochMetrics> history; // this model's epochs, for its checkpoints
+        int firstEpoch = 1;
+        Restored restored;
+        if (restoreState(role, job.stage, net, optimizer.get(), restored)) {
+            history = restored.history;
+            for (const EpochMetrics& em : history)
+                (job.stage >= 0 ? result->stages[std::size_t(job.stage)].history : result->history)
+                    .push_back(em);
+            trainSeconds = restored.trainSeconds;
+            const std::string name =
+                job.stage >= 0 ? result->stages[std::size_t(job.stage)].name : roleName(role);
+            if (restored.complete) {
+                mr = restored.model;
+                double loss = 0, accuracy = 0;
+                if (!evaluate(net, loss, accuracy, &testLogits))
+                    return false;
+                phase(phaseOf(role),
+                      name + ": loaded, finished, from " + statePath(modelId(role, job.stage)));
+                if (!mr.divergence.empty() && observer)
+                    observer->modelDiverged(role, job.stage, mr.divergence);
+                return true;
+            }
+            mr.epochsTrained = restored.model.epochsTrained;
+            mr.testAccuracy = restored.model.testAccuracy;
+            mr.testLoss = restored.model.testLoss;
+            mr.secondsPerEpoch = restored.model.secondsPerEpoch;
+            firstEpoch = restored.epoch + 1;
+            good = snapshot();
+            goodEpoch = restored.epoch;
+            temperature = restored.temperature; // as they were (the app's sliders may have moved them)
+            alpha = restored.alpha;
+            phase(phaseOf(role), name + ": resumed after epoch " + std::to_string(restored.epoch) + " of " +
+                                     std::to_string(epochs) + " from " + statePath(modelId(role, job.stage)));
+        }
         // `what`: "batch 8 of epoch 2 gave a loss of" or "the test loss after epoch 3 was".
         auto diverge = [&](const std::string& what, double value) {
             {
@@ -424,15 +672,19 @@ struct Trainer::Impl {
             mr.epochsTrained = goodEpoch;
             mr.secondsPerEpoch = goodEpoch ? trainSeconds / goodEpoch : 0;
             mr.trained = true;
+            saveState(role, job.stage, *net, nullptr, mr, history, goodEpoch, /*complete=*/true,
+                      trainSeconds);
             if (observer)
                 observer->modelDiverged(role, job.stage, mr.divergence);
             return true;
         };
-        for (int epoch = 1; epoch <= epochs; ++epoch) {
+        for (int epoch = firstEpoch; epoch <= epochs; ++epoch) {
             net->train();
+            // Each epoch's dropout masks from its own seed: an epoch resumed from a checkpoint draws the
+            // same.
+            torch::manual_seed(streamSeed(seed, trainStream + kDropout, std::uint64_t(epoch)));
             // Same order for both students: the comparison differs only in the loss.
-            const std::uint64_t orderSeed =
-                streamSeed(seed, role == Role::Teacher ? kTeacherTrain : kStudentTrain, std::uint64_t(epoch));
+            const std::uint64_t orderSeed = streamSeed(seed, trainStream, std::uint64_t(epoch));
             torch::Tensor perm = permutation(n, orderSeed).to(device);
             if (pool.defined())
                 perm = pool.index_select(/*dim=*/0, perm);
@@ -440,8 +692,10 @@ struct Trainer::Impl {
             double pausedSeconds = 0, sumLoss = 0, sumSoft = 0, sumHard = 0;
             std::int64_t seen = 0;
             for (int b = 0; b < batches; ++b) {
-                if (checkStop(pausedSeconds))
+                if (checkStop(pausedSeconds)) {
+                    restoreGood();
                     return false;
+                }
                 const torch::Tensor idx =
                     perm.slice(/*dim=*/0, b * batchSize, std::min(n, (b + 1) * batchSize));
                 const torch::Tensor x = trainX.index_select(/*dim=*/0, idx);
@@ -503,8 +757,10 @@ struct Trainer::Impl {
             em.trainLoss = sumLoss / double(seen);
             em.trainSoft = sumSoft / double(seen);
             em.trainHard = sumHard / double(seen);
-            if (!evaluate(net, em.testLoss, em.testAccuracy, &testLogits))
+            if (!evaluate(net, em.testLoss, em.testAccuracy, &testLogits)) {
+                restoreGood();
                 return false;
+            }
             if (!std::isfinite(em.testLoss)) // the last step made the weights non-finite
                 return diverge("the test loss after epoch " + std::to_string(epoch) + " was", em.testLoss);
             good = snapshot();
@@ -518,12 +774,20 @@ struct Trainer::Impl {
             mr.testAccuracy = em.testAccuracy;
             mr.testLoss = em.testLoss;
             mr.secondsPerEpoch = trainSeconds / epoch;
+            mr.trained = epoch == epochs;
             (job.stage >= 0 ? result->stages[std::size_t(job.stage)].history : result->history).push_back(em);
+            history.push_back(em);
+            saveState(role, job.stage, *net, optimizer.get(), mr, history, epoch,
+                      /*complete=*/epoch == epochs, trainSeconds);
             if (observer)
                 observer->epochFinished(em);
         }
-        if (epochs == 0 && !evaluate(net, mr.testLoss, mr.testAccuracy, &testLogits)) // untrained: as it is
-            return false;
+        if (epochs == 0) { // untrained: as it is
+            if (!evaluate(net, mr.testLoss, mr.testAccuracy, &testLogits))
+                return false;
+            mr.trained = true;
+            saveState(role, job.stage, *net, nullptr, mr, history, 0, /*complete=*/true, 0);
+        }
         mr.trained = true;
         return true;
     }
@@ -751,6 +1015,40 @@ void Trainer::setAlpha(double alpha) {
         d->alpha = alpha;
 }
 
+void Trainer::setCheckpointDir(const std::string& dir, bool resume) {
+    d->checkpointDir = dir;
+    d->resume = resume && !dir.empty();
+}
+
+std::vector<ResumePoint> readResumePoints(const std::string& dir) {
+    namespace fs = std::filesystem;
+    std::vector<ResumePoint> points;
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec))
+        return points;
+    std::vector<std::string> files;
+    for (const fs::directory_entry& e : fs::directory_iterator(dir, ec))
+        if (e.path().extension() == ".pt")
+            files.push_back(e.path().string());
+    std::sort(files.begin(), files.end());
+    for (const std::string& path : files) {
+        ResumePoint p;
+        p.id = fs::path(path).stem().string();
+        bool hasState = false;
+        loadNet(path, nullptr, [&](torch::serialize::InputArchive& archive) {
+            c10::IValue epoch, complete;
+            hasState = archive.try_read("kdlab.resume.epoch", epoch) && epoch.isInt();
+            if (hasState)
+                p.epoch = int(epoch.toInt());
+            p.complete =
+                archive.try_read("kdlab.resume.complete", complete) && complete.isBool() && complete.toBool();
+        });
+        if (hasState)
+            points.push_back(p);
+    }
+    return points;
+}
+
 void Trainer::setTrainBaseline(bool train) {
     d->trainBaseline = train;
 }
@@ -772,8 +1070,11 @@ ExperimentResult Trainer::run(const ExperimentConfig& config, bool reuseTeacher)
     applyThreadPolicy(config.threads);
     ExperimentResult result;
     d->result = &result;
+    d->config = &config;
+    d->checkpointFailures.clear();
     const Impl::Kept previous = d->kept; // handles only: tensors and modules are shared, not copied
     try {
+        d->prepareCheckpointDir();
         d->loadData(config);
         result.device = d->device.is_cuda() ? "cuda" : "cpu";
         result.threads = torch::get_num_threads();
@@ -791,6 +1092,7 @@ ExperimentResult Trainer::run(const ExperimentConfig& config, bool reuseTeacher)
         for (torch::Tensor& logits : d->lastTestLogits)
             logits = torch::Tensor();
         d->stageNets.clear();
+        const bool teacherSaved = d->hasState("teacher");
         if (reuseTeacher && d->hasTeacher() && d->teacherKey == teacherKey) {
             result.teacher = d->teacherResult;
             result.teacher.trained = false;
@@ -799,18 +1101,32 @@ ExperimentResult Trainer::run(const ExperimentConfig& config, bool reuseTeacher)
             for (StageResult& st : result.stages)
                 st.model.trained = false;
             d->stageNets = d->members;
+            // The run's checkpoint folder gets the teacher it uses, so a resumed run finds it there.
+            if (!d->teacher.is_empty() && !teacherSaved)
+                d->saveState(Role::Teacher, -1, *d->teacher, nullptr, result.teacher, {},
+                             result.teacher.epochsTrained,
+                             /*complete=*/true, 0);
+            for (std::size_t i = 0; i < d->members.size() && i < result.stages.size(); ++i)
+                if (!d->hasState(result.stages[i].id))
+                    d->saveState(Role::Teacher, int(i), *d->members[i], nullptr, result.stages[i].model,
+                                 result.stages[i].history, result.stages[i].model.epochsTrained,
+                                 /*complete=*/true, 0);
         } else if (ensemble) {
             result.stopped = !d->trainEnsemble(config, teacherKey, result);
         } else if (!config.teacherCheckpoint.empty()) {
-            d->phase(Phase::Teacher, "loading teacher " + config.teacherCheckpoint);
+            // Resuming: the copy in the run's checkpoint folder (the file named may have changed since).
+            const std::string path = teacherSaved ? d->statePath("teacher") : config.teacherCheckpoint;
+            d->phase(Phase::Teacher, "loading teacher " + path);
             CheckpointInfo info;
-            KdNet net = d->loadFitting(config.teacherCheckpoint, "teacher", config.dataset, info);
+            KdNet net = d->loadFitting(path, "teacher", config.dataset, info);
             ModelResult mr;
             mr.spec = info.spec;
             mr.stats = modelStats(net->spec(), d->input);
             result.stopped =
                 !d->evaluate(net, mr.testLoss, mr.testAccuracy, &d->lastTestLogits[int(Role::Teacher)]) ||
                 !d->adoptTeacher(net, mr, teacherKey, result);
+            if (!result.stopped && !teacherSaved)
+                d->saveState(Role::Teacher, -1, *net, nullptr, mr, {}, 0, /*complete=*/true, 0);
         } else {
             d->phase(Phase::Teacher, "training teacher " + config.teacher);
             ModelResult mr;
@@ -845,14 +1161,17 @@ ExperimentResult Trainer::run(const ExperimentConfig& config, bool reuseTeacher)
         }
     } catch (const c10::Error& e) {
         d->result = nullptr;
+        d->config = nullptr;
         d->kept = previous;
         throw Error(std::string("training failed: ") + e.what_without_backtrace());
     } catch (...) {
         d->result = nullptr;
+        d->config = nullptr;
         d->kept = previous;
         throw;
     }
     d->result = nullptr;
+    d->config = nullptr;
     result.totalSeconds = secondsSince(d->runStart);
     d->lastConfig = config;
     d->lastResult = result;

@@ -50,7 +50,9 @@ struct ModelResult {
     double testLoss = 0;
     int epochsTrained = 0;
     double secondsPerEpoch = 0;
-    bool trained = false;                 // false when loaded from a checkpoint or not reached (stopped)
+    bool trained = false; // false when loaded from a checkpoint or not reached (stopped)
+    // A model stopped in the middle of an epoch keeps the weights after its last whole epoch, the ones its
+    // accuracy and loss were measured on.
     std::uint64_t initialWeightsHash = 0; // FNV-1a of the parameters before training
     // Inference speed on this machine's CPU (Trainer::measureInference), 0 when not measured: median time
     // for one image, and images per second at batch 256.
@@ -100,6 +102,9 @@ public:
     // A model's loss became NaN or Inf (e.g. a learning rate far too high): its training stopped at that
     // batch and `message` (ModelResult::divergence) says what was kept. Then the run goes on.
     virtual void modelDiverged(Role /*role*/, int /*stage*/, const std::string& /*message*/) {}
+    // A per-epoch checkpoint (Trainer::setCheckpointDir) could not be written, e.g. a full disk: training
+    // goes on, and `message` names the file and the reason. Reported once per model.
+    virtual void checkpointFailed(const std::string& /*message*/) {}
     // The labels of each training batch, after its step (for tests that check what a model was fed); only
     // called when wantsBatchLabels() is true, as it copies them to the CPU.
     virtual bool wantsBatchLabels() const { return false; }
@@ -128,6 +133,18 @@ public:
     void setPaused(bool paused);
     void setTemperature(double temperature);
     void setAlpha(double alpha);
+
+    // Per-epoch checkpoints. With a folder, every model the run trains is saved there as ID.pt (teacher.pt,
+    // baseline.pt, student.pt, or a method's stage id such as member-1.pt) at the end of each of its epochs,
+    // with what resuming needs: the optimizer's state, the epochs so far and the run's settings. A file is
+    // written atomically (a temporary file, then rename), so a crash or kill -9 leaves the last epoch's. A
+    // teacher the run loads or reuses is saved there too, once. Each file is also an ordinary kdlab
+    // checkpoint (export, predict). Without `resume` a run first deletes the folder's .pt files; with it,
+    // each model carries on from its file: a finished one is loaded, an unfinished one trains on from the
+    // epoch after its checkpoint, and the final numbers are those of an uninterrupted run with the same
+    // settings. run() throws kd::Error naming the file when it belongs to a run with other settings or
+    // another architecture. Empty folder (the default): no checkpoints. Set between runs.
+    void setCheckpointDir(const std::string& dir, bool resume = false);
 
     // false: run() skips the baseline student (a sweep trains each seed's baseline once; result.baseline
     // stays empty). Not thread-safe; set between runs.
@@ -162,6 +179,16 @@ private:
     struct Impl;
     std::unique_ptr<Impl> d;
 };
+
+// A checkpoint folder's models (see Trainer::setCheckpointDir) in file-name order: id, epochs done, and
+// whether the model is finished (all its epochs, loaded, or stopped by divergence). Empty when the folder
+// has none; throws kd::Error naming a file that is not a readable kdlab checkpoint.
+struct ResumePoint {
+    std::string id;
+    int epoch = 0;
+    bool complete = false;
+};
+std::vector<ResumePoint> readResumePoints(const std::string& dir);
 
 // Checkpoint metadata, readable without LibTorch types.
 struct CheckpointInfo {
