@@ -14,7 +14,9 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <cmath>
 #include <functional>
+#include <limits>
 
 using Mutator = std::function<void(kd::ExperimentConfig&)>;
 Q_DECLARE_METATYPE(Mutator)
@@ -168,9 +170,13 @@ private slots:
     void configFromJson_unknownKey();
     void configFromJson_wrongType_data();
     void configFromJson_wrongType();
+    void configFromJson_wrongKind_data();
+    void configFromJson_wrongKind();
     void configFromJson_invalidJson_data();
     void configFromJson_invalidJson();
     void configFromFile_missingFile();
+    void configFromFile_unreadable_data();
+    void configFromFile_unreadable();
     void setConfigValue_valid_data();
     void setConfigValue_valid();
     void setConfigValue_invalid_data();
@@ -294,6 +300,49 @@ void TestConfig::configFromJson_wrongType() {
     QVERIFY2(msg.contains(key + ":"), qPrintable("message does not name " + key + ": " + msg));
 }
 
+// Each kind of field (string, whole number, unsigned whole number, number) given each wrong kind of value:
+// the message names the file, the key and what was expected, and quotes what it got.
+void TestConfig::configFromJson_wrongKind_data() {
+    QTest::addColumn<QString>("json");
+    QTest::addColumn<QString>("expected");
+    auto row = [](const char* name, const char* json, const char* expected) {
+        QTest::newRow(name) << QString(json) << QString(expected);
+    };
+    // String fields (no boolean field exists: booleans are tried on every other kind).
+    row("student: true", R"({"student": true})", "student: expected a string, got true");
+    row("out: null", R"({"out": null})", "out: expected a string, got null");
+    row("method: object", R"({"method": {"kd": 1}})", "method: expected a string, got {\"kd\":1}");
+    row("teacher_checkpoint: number", R"({"teacher_checkpoint": 3})",
+        "teacher_checkpoint: expected a string");
+    // Whole numbers.
+    row("epochs: true", R"({"epochs": true})", "epochs: expected a whole number, got true");
+    row("epochs: 2.0", R"({"epochs": 2.0})", "epochs: expected a whole number, got 2.0");
+    row("train_limit: 1e3", R"({"train_limit": 1e3})", "train_limit: expected a whole number, got 1000.0");
+    row("threads: \"2\"", R"({"threads": "2"})", "threads: expected a whole number, got \"2\"");
+    row("batch_size: below int", R"({"batch_size": -2147483649})", "batch_size: -2147483649 is out of range");
+    row("teacher_epochs: above int", R"({"teacher_epochs": 2147483648})",
+        "teacher_epochs: 2147483648 is out of range");
+    // Unsigned whole numbers: a negative seed, and one past 2^64 - 1 (parsed as a double).
+    row("teacher_seed: -1", R"({"teacher_seed": -1})", "teacher_seed: -1 is out of range");
+    row("seed: 2^64", R"({"seed": 18446744073709551616})", "seed: expected a whole number");
+    // Numbers: NaN and infinity written as strings (JSON has neither), and other kinds.
+    row("temperature: \"nan\"", R"({"temperature": "nan"})", "temperature: expected a number, got \"nan\"");
+    row("alpha: \"inf\"", R"({"alpha": "inf"})", "alpha: expected a number, got \"inf\"");
+    row("lr: \"1e-3\"", R"({"lr": "1e-3"})", "lr: expected a number, got \"1e-3\"");
+    row("momentum: false", R"({"momentum": false})", "momentum: expected a number, got false");
+    row("weight_decay: array", R"({"weight_decay": [0.1]})", "weight_decay: expected a number, got [0.1]");
+}
+
+void TestConfig::configFromJson_wrongKind() {
+    QFETCH(QString, json);
+    QFETCH(QString, expected);
+    QString msg;
+    KD_EXPECT_ERROR(msg, kd::configFromJson(json.toStdString(), "typed.json"));
+    QVERIFY2(msg == "typed.json: " + expected || msg.startsWith("typed.json: " + expected),
+             qPrintable("expected 'typed.json: " + expected + "...', got: " + msg));
+    QVERIFY2(!msg.contains('\n'), qPrintable("message is not one line: " + msg));
+}
+
 void TestConfig::configFromJson_invalidJson_data() {
     QTest::addColumn<QString>("json");
     QTest::newRow("empty text") << "";
@@ -302,6 +351,18 @@ void TestConfig::configFromJson_invalidJson_data() {
     QTest::newRow("trailing comma") << R"({"epochs": 3,})";
     QTest::newRow("not an object") << "[1, 2, 3]";
     QTest::newRow("a bare number") << "42";
+    QTest::newRow("a string") << R"("epochs")";
+    QTest::newRow("null") << "null";
+    QTest::newRow("true") << "true";
+    QTest::newRow("truncated inside a string") << R"({"dataset": "fash)";
+    QTest::newRow("NaN literal") << R"({"temperature": NaN})";
+    QTest::newRow("Infinity literal") << R"({"temperature": Infinity})";
+    // The parser reports this one as out_of_range, not as a parse error.
+    QTest::newRow("number too large for a double") << R"({"temperature": 1e999})";
+    QTest::newRow("single quotes") << R"({'epochs': 3})";
+    QTest::newRow("a comment") << "{\"epochs\": 3 // three\n}";
+    QTest::newRow("two objects") << R"({"epochs": 3} {"epochs": 4})";
+    QTest::newRow("binary") << QString::fromLatin1("\x89PNG\r\n\x1a\n");
 }
 
 void TestConfig::configFromJson_invalidJson() {
@@ -309,6 +370,9 @@ void TestConfig::configFromJson_invalidJson() {
     QString msg;
     KD_EXPECT_ERROR(msg, kd::configFromJson(json.toStdString(), "broken.json"));
     QVERIFY2(msg.startsWith("broken.json"), qPrintable(msg));
+    QVERIFY2(msg.startsWith("broken.json: not valid JSON (") ||
+                 msg.startsWith("broken.json: expected a JSON object of settings, got "),
+             qPrintable("message does not say what is wrong: " + msg));
     QVERIFY2(!msg.contains('\n'), qPrintable("message is not one line: " + msg));
 }
 
@@ -319,6 +383,59 @@ void TestConfig::configFromFile_missingFile() {
     QString msg;
     KD_EXPECT_ERROR(msg, kd::configFromFile(path.toStdString()));
     QVERIFY2(msg.contains(path), qPrintable(msg));
+}
+
+void TestConfig::configFromFile_unreadable_data() {
+    QTest::addColumn<QString>("file"); // under a temporary folder holding a regular file "a-file"
+    QTest::addColumn<QString>("setup");
+    QTest::addColumn<QString>("expected");
+    QTest::newRow("missing") << "missing.json"
+                             << ""
+                             << ": cannot open (No such file or directory)";
+    QTest::newRow("a folder") << "folder.json"
+                              << "folder"
+                              << ": is a folder, expected a JSON file";
+    QTest::newRow("under a regular file") << "a-file/settings.json"
+                                          << ""
+                                          << ": cannot open (Not a directory)";
+    QTest::newRow("empty file") << "empty.json"
+                                << "empty"
+                                << ": not valid JSON (";
+    QTest::newRow("unreadable (mode 000)") << "locked.json"
+                                           << "unreadable"
+                                           << ": cannot open (Permission denied)";
+}
+
+void TestConfig::configFromFile_unreadable() {
+    QFETCH(QString, file);
+    QFETCH(QString, setup);
+    QFETCH(QString, expected);
+    if (setup == "unreadable" && !testutil::permissionsAreEnforced())
+        QSKIP("running as root, which reads a file of mode 000");
+    QTemporaryDir tmp;
+    QVERIFY(tmp.isValid());
+    QFile regular(tmp.filePath("a-file"));
+    QVERIFY(regular.open(QIODevice::WriteOnly));
+    regular.close();
+    const QString path = tmp.filePath(file);
+    if (setup == "folder")
+        QVERIFY(QDir().mkpath(path));
+    if (setup == "empty" || setup == "unreadable") {
+        QFile f(path);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write(setup == "empty" ? "" : R"({"epochs": 3})");
+        f.close();
+    }
+    if (setup == "unreadable")
+        QVERIFY(QFile::setPermissions(path, QFileDevice::Permissions()));
+    QString msg;
+    KD_EXPECT_ERROR(msg, kd::configFromFile(path.toStdString()));
+    QVERIFY2(msg.startsWith(path + expected),
+             qPrintable("expected '" + path + expected + "...', got: " + msg));
+    // A preset file is read the same way.
+    KD_EXPECT_ERROR(msg, kd::presetFromFile(path.toStdString()));
+    QVERIFY2(msg.startsWith(path + expected),
+             qPrintable("expected '" + path + expected + "...', got: " + msg));
 }
 
 void TestConfig::setConfigValue_valid_data() {
@@ -417,6 +534,22 @@ void TestConfig::setConfigValue_invalid_data() {
                                        << "two";
     QTest::newRow("generations 1.5") << "generations"
                                      << "1.5";
+    QTest::newRow("temperature 1e999 (overflows a double)") << "temperature"
+                                                            << "1e999";
+    QTest::newRow("temperature 1,5 (decimal comma)") << "temperature"
+                                                     << "1,5";
+    QTest::newRow("epochs 0x10") << "epochs"
+                                 << "0x10";
+    QTest::newRow("epochs --1") << "epochs"
+                                << "--1";
+    QTest::newRow("seed 2^64") << "seed"
+                               << "18446744073709551616";
+    QTest::newRow("teacher_seed -1") << "teacher_seed"
+                                     << "-1";
+    QTest::newRow("train_limit beyond int64") << "train_limit"
+                                              << "9223372036854775808";
+    QTest::newRow("alpha inf") << "alpha"
+                               << "inf";
 }
 
 void TestConfig::setConfigValue_invalid() {
@@ -464,6 +597,29 @@ void TestConfig::validateConfig_rejects_data() {
         "alpha 1.5", [](kd::ExperimentConfig& c) { c.alpha = 1.5; }, "alpha");
     row(
         "alpha 2", [](kd::ExperimentConfig& c) { c.alpha = 2; }, "alpha");
+    row(
+        "alpha 1.1", [](kd::ExperimentConfig& c) { c.alpha = 1.1; }, "alpha");
+    row(
+        "alpha NaN", [](kd::ExperimentConfig& c) { c.alpha = std::nan(""); }, "alpha");
+    row(
+        "temperature -0.5", [](kd::ExperimentConfig& c) { c.temperature = -0.5; }, "temperature");
+    row(
+        "temperature 0.01 (below 0.05)", [](kd::ExperimentConfig& c) { c.temperature = 0.01; },
+        "temperature");
+    row(
+        "temperature NaN", [](kd::ExperimentConfig& c) { c.temperature = std::nan(""); }, "temperature");
+    row(
+        "temperature inf", [](kd::ExperimentConfig& c) { c.temperature = HUGE_VAL; }, "temperature");
+    row(
+        "batch size -1", [](kd::ExperimentConfig& c) { c.batchSize = -1; }, "batch_size");
+    row(
+        "epochs INT_MIN", [](kd::ExperimentConfig& c) { c.epochs = std::numeric_limits<int>::min(); },
+        "epochs");
+    row(
+        "lr NaN", [](kd::ExperimentConfig& c) { c.lr = std::nan(""); }, "lr");
+    row(
+        "misspelled student preset", [](kd::ExperimentConfig& c) { c.student = "hinton-studnet"; },
+        "student");
     row(
         "batch size 0", [](kd::ExperimentConfig& c) { c.batchSize = 0; }, "batch_size");
     row(

@@ -13,6 +13,7 @@
 #include <functional>
 #include <limits>
 #include <sstream>
+#include <sys/stat.h>
 
 namespace kd {
 namespace {
@@ -173,6 +174,10 @@ json parseObject(const std::string& jsonText, const std::string& source) {
 }
 
 std::string readTextFile(const std::string& path) {
+    // A folder opens and reads as empty, which would be reported as "not valid JSON".
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+        throw Error(path + ": is a folder, expected a JSON file");
     std::ifstream in(path, std::ios::binary);
     if (!in)
         throw Error(path + ": cannot open (" + std::strerror(errno) + ")");
