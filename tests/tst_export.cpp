@@ -417,6 +417,74 @@ private Q_SLOTS:
         QVERIFY(!QFile::exists(dir.filePath(QStringLiteral("out.onnx.json"))));
     }
 
+    // Other bad inputs for --checkpoint (issue 7): each refused with a message naming the file, and an
+    // earlier export at --out (and its card) left as it was.
+    void badCheckpointKinds_data() {
+        QTest::addColumn<QString>("kind");
+        QTest::addColumn<QString>("why");
+        QTest::newRow("empty file") << QStringLiteral("empty") << QStringLiteral("not a readable checkpoint");
+        QTest::newRow("truncated checkpoint")
+            << QStringLiteral("truncated") << QStringLiteral("not a readable checkpoint");
+        QTest::newRow("a folder") << QStringLiteral("folder") << QStringLiteral("not a readable checkpoint");
+        QTest::newRow("under a regular file")
+            << QStringLiteral("under-file") << QStringLiteral("cannot open checkpoint (Not a directory)");
+        QTest::newRow("a TorchScript export")
+            << QStringLiteral("torchscript") << QStringLiteral("not a kdlab checkpoint");
+        QTest::newRow("an ONNX export")
+            << QStringLiteral("onnx") << QStringLiteral("not a readable checkpoint");
+        QTest::newRow("a JSON model card")
+            << QStringLiteral("card") << QStringLiteral("not a readable checkpoint");
+        QTest::newRow("unreadable (mode 000)")
+            << QStringLiteral("unreadable") << QStringLiteral("cannot open checkpoint (Permission denied)");
+    }
+    void badCheckpointKinds() {
+        QFETCH(QString, kind);
+        QFETCH(QString, why);
+        if (kind == QLatin1String("unreadable") && !testutil::permissionsAreEnforced())
+            QSKIP("running as root, which reads a file of mode 000");
+        const TrainedModel& m = trained("mlp:32");
+        QTemporaryDir dir;
+        QVERIFY(testdata::writeFile(dir.filePath(QStringLiteral("a-file")), "x"));
+        QFile source(QString::fromStdString(m.checkpoint));
+        QVERIFY(source.open(QIODevice::ReadOnly));
+        const QByteArray checkpoint = source.readAll();
+        QString path = dir.filePath(QStringLiteral("in.pt"));
+        if (kind == QLatin1String("empty")) {
+            QVERIFY(testdata::writeFile(path, QByteArray()));
+        } else if (kind == QLatin1String("truncated")) {
+            QVERIFY(testdata::writeFile(path, checkpoint.left(checkpoint.size() / 2)));
+        } else if (kind == QLatin1String("folder")) {
+            QVERIFY(QDir().mkpath(path));
+        } else if (kind == QLatin1String("under-file")) {
+            path = dir.filePath(QStringLiteral("a-file/in.pt"));
+        } else if (kind == QLatin1String("torchscript") || kind == QLatin1String("onnx") ||
+                   kind == QLatin1String("card")) {
+            const bool ts = kind == QLatin1String("torchscript");
+            const QString exported =
+                dir.filePath(ts ? QStringLiteral("exported.pt") : QStringLiteral("exported.onnx"));
+            kd::exportCheckpoint(m.checkpoint, ts ? kd::ExportFormat::TorchScript : kd::ExportFormat::Onnx,
+                                 exported.toStdString());
+            path = kind == QLatin1String("card") ? exported + QStringLiteral(".json") : exported;
+        } else if (kind == QLatin1String("unreadable")) {
+            QVERIFY(testdata::writeFile(path, checkpoint));
+            QVERIFY(QFile::setPermissions(path, QFileDevice::Permissions()));
+        }
+        const QString out = dir.filePath(QStringLiteral("out.onnx"));
+        QVERIFY(testdata::writeFile(out, "an earlier export"));
+        QVERIFY(testdata::writeFile(out + QStringLiteral(".json"), "its card"));
+        const QStringList before = filesIn(dir.path());
+        QString msg;
+        KD_EXPECT_ERROR(msg,
+                        kd::exportCheckpoint(path.toStdString(), kd::ExportFormat::Onnx, out.toStdString()));
+        QVERIFY2(msg.startsWith(path + QStringLiteral(": ")) && msg.contains(why), qPrintable(msg));
+        QVERIFY2(!msg.contains(QLatin1Char('\n')), qPrintable(msg));
+        QCOMPARE(filesIn(dir.path()), before);
+        QFile earlier(out), earlierCard(out + QStringLiteral(".json"));
+        QVERIFY(earlier.open(QIODevice::ReadOnly) && earlierCard.open(QIODevice::ReadOnly));
+        QCOMPARE(earlier.readAll(), QByteArray("an earlier export"));
+        QCOMPARE(earlierCard.readAll(), QByteArray("its card"));
+    }
+
     // An ensemble's teacher is several models: there is no one model to export, and saving says so.
     void ensembleTeacherIsNotOneModel() {
         kd::Trainer trainer;

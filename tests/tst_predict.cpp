@@ -183,6 +183,86 @@ private Q_SLOTS:
         QVERIFY2(msg.startsWith(path) && msg.contains(why), qPrintable(msg));
     }
 
+    // Model files that are not what --model needs (issue 7): truncated, empty, a folder, under a regular
+    // file, a model card or unreadable; each refused with a message naming it.
+    void badModelKinds_data() {
+        QTest::addColumn<QString>("kind");
+        QTest::addColumn<QString>("file");
+        QTest::addColumn<QString>("why");
+        QTest::newRow("truncated checkpoint")
+            << QStringLiteral("truncated") << QStringLiteral("student.pt")
+            << QStringLiteral("not a TorchScript model or kdlab checkpoint");
+        QTest::newRow("truncated ONNX") << QStringLiteral("truncated") << QStringLiteral("student.onnx")
+                                        << QStringLiteral("not an ONNX model");
+        QTest::newRow("empty .pt") << QStringLiteral("empty") << QStringLiteral("student.pt")
+                                   << QStringLiteral("not a TorchScript model or kdlab checkpoint");
+        QTest::newRow("empty .onnx") << QStringLiteral("empty") << QStringLiteral("student.onnx")
+                                     << QStringLiteral("not an ONNX model");
+        QTest::newRow("a folder named .pt") << QStringLiteral("folder") << QStringLiteral("student.pt")
+                                            << QStringLiteral("not a TorchScript model or kdlab checkpoint");
+        QTest::newRow("under a regular file")
+            << QStringLiteral("under-file") << QStringLiteral("student.onnx")
+            << QStringLiteral("cannot open model");
+        QTest::newRow("the model card") << QStringLiteral("card") << QStringLiteral("student.onnx.json")
+                                        << QStringLiteral("not a TorchScript model or kdlab checkpoint");
+        QTest::newRow("unreadable (mode 000)") << QStringLiteral("unreadable") << QStringLiteral("student.pt")
+                                               << QStringLiteral("cannot open model");
+    }
+    void badModelKinds() {
+        QFETCH(QString, kind);
+        QFETCH(QString, file);
+        QFETCH(QString, why);
+        if (kind == QLatin1String("unreadable") && !testutil::permissionsAreEnforced())
+            QSKIP("running as root, which reads a file of mode 000");
+        // A small trained student, saved and exported once for all rows.
+        const QString models = m_dir.filePath(QStringLiteral("bad-model-kinds"));
+        if (!QFile::exists(models + QStringLiteral("/student.onnx"))) {
+            const QString data = m_dir.filePath(QStringLiteral("bad-model-data"));
+            QVERIFY(QDir().mkpath(data) && QDir().mkpath(models));
+            QVERIFY(testdata::writeIdxFolder(data, testdata::syntheticImages(200, 3),
+                                             testdata::syntheticImages(20, 4)));
+            kd::ExperimentConfig c;
+            c.dataset = "idx:" + data.toStdString();
+            c.teacher = "mlp:8";
+            c.student = "mlp:8";
+            c.teacherEpochs = 1;
+            c.epochs = 1;
+            c.threads = 2;
+            kd::Trainer trainer;
+            trainer.run(c);
+            const std::string checkpoint = (models + QStringLiteral("/student.pt")).toStdString();
+            trainer.saveCheckpoint(kd::Role::Student, checkpoint);
+            kd::exportCheckpoint(checkpoint, kd::ExportFormat::Onnx,
+                                 (models + QStringLiteral("/student.onnx")).toStdString());
+        }
+        QTemporaryDir dir;
+        QVERIFY(testdata::writeFile(dir.filePath(QStringLiteral("a-file")), "x"));
+        QFile good(models + QLatin1Char('/') + file);
+        QByteArray bytes;
+        if (good.open(QIODevice::ReadOnly))
+            bytes = good.readAll();
+        QString path = dir.filePath(file);
+        if (kind == QLatin1String("truncated")) {
+            QVERIFY(bytes.size() > 100);
+            QVERIFY(testdata::writeFile(path, bytes.left(bytes.size() / 2)));
+        } else if (kind == QLatin1String("empty")) {
+            QVERIFY(testdata::writeFile(path, QByteArray()));
+        } else if (kind == QLatin1String("folder")) {
+            QVERIFY(QDir().mkpath(path));
+        } else if (kind == QLatin1String("under-file")) {
+            path = dir.filePath(QStringLiteral("a-file/") + file);
+        } else if (kind == QLatin1String("card") || kind == QLatin1String("unreadable")) {
+            QVERIFY(!bytes.isEmpty());
+            QVERIFY(testdata::writeFile(path, bytes));
+            if (kind == QLatin1String("unreadable"))
+                QVERIFY(QFile::setPermissions(path, QFileDevice::Permissions()));
+        }
+        QString msg;
+        KD_EXPECT_ERROR(msg, kd::Predictor p(path.toStdString()));
+        QVERIFY2(msg.startsWith(path + QStringLiteral(": ")) && msg.contains(why), qPrintable(msg));
+        QVERIFY2(!msg.contains(QLatin1Char('\n')), qPrintable(msg));
+    }
+
     void topClasses() {
         const float logits[] = {1.f, 3.f, 2.f, 3.f};
         const auto top = kd::topClasses(logits, 4, 3);
