@@ -102,6 +102,24 @@ const char* typeName(Type t) {
     return "";
 }
 
+// True when `v` nests more than `levels` arrays/objects deep (the recursion stops there).
+bool nestedDeeperThan(const json& v, int levels) {
+    if (!v.is_structured())
+        return false;
+    if (levels == 0)
+        return true;
+    for (const json& e : v)
+        if (nestedDeeperThan(e, levels - 1))
+            return true;
+    return false;
+}
+
+// A wrong value as quoted in a message. dump() recurses once per level: a file nested 100000 deep (200 KB)
+// overflowed the stack here, so a deep value is named rather than quoted.
+std::string quote(const json& v) {
+    return nestedDeeperThan(v, 16) ? std::string("a deeply nested ") + v.type_name() : v.dump();
+}
+
 void setField(ExperimentConfig& config, const Field& field, const json& value, const std::string& source) {
     const std::string where = source + ": " + field.key;
     bool ok = false;
@@ -124,7 +142,7 @@ void setField(ExperimentConfig& config, const Field& field, const json& value, c
         break;
     }
     if (!ok)
-        throw Error(where + ": expected " + typeName(field.type) + ", got " + value.dump());
+        throw Error(where + ": expected " + typeName(field.type) + ", got " + quote(value));
     field.set(config, value);
 }
 
@@ -137,11 +155,11 @@ void checkPresetKey(const std::string& key, const json& value, const std::string
     if (key == "runs") {
         if (!value.is_array() || value.empty())
             throw Error(source + ": runs: expected a non-empty list of settings objects, got " +
-                        value.dump());
+                        quote(value));
         for (std::size_t i = 0; i < value.size(); ++i) {
             const std::string where = source + ": runs[" + std::to_string(i) + "]";
             if (!value[i].is_object())
-                throw Error(where + ": expected an object of settings, got " + value[i].dump());
+                throw Error(where + ": expected an object of settings, got " + quote(value[i]));
             for (const auto& [k, v] : value[i].items()) {
                 const Field* field = findField(k);
                 if (!field)
@@ -151,7 +169,7 @@ void checkPresetKey(const std::string& key, const json& value, const std::string
             }
         }
     } else if (!value.is_string()) {
-        throw Error(source + ": " + key + ": expected a string, got " + value.dump());
+        throw Error(source + ": " + key + ": expected a string, got " + quote(value));
     }
 }
 

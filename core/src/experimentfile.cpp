@@ -240,6 +240,18 @@ std::string experimentText(const std::vector<RunRecord>& runs, const std::string
 
 // ---- reading ----
 
+// True when `v` nests more than `levels` arrays/objects deep (the recursion stops there).
+bool nestedDeeperThan(const json& v, int levels) {
+    if (!v.is_structured())
+        return false;
+    if (levels == 0)
+        return true;
+    for (const json& e : v)
+        if (nestedDeeperThan(e, levels - 1))
+            return true;
+    return false;
+}
+
 // A value and where it is in the file ("runs[1].result.history[0]"), for messages.
 struct Node {
     const json& value;
@@ -529,6 +541,10 @@ private:
 
     ExperimentConfig config(const Node& n) const {
         object(n);
+        // Settings nest 3 deep at most (a preset's "runs"). Checked before dump(), which recurses once per
+        // level: a config nested 100000 deep overflowed the stack.
+        if (nestedDeeperThan(n.value, 8))
+            fail(n.path, "nested too deeply to be settings");
         const std::string prefix = m_source + ": " + n.path;
         const ExperimentConfig c = configFromJson(n.value.dump(), prefix);
         validateRunConfig(c, prefix);

@@ -11,6 +11,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 CORPUS = HERE / "corpus"
+DEEP = 50000  # nesting depth of the deep-JSON regression seeds
 
 
 def write(target, name, data):
@@ -73,6 +74,7 @@ SPECS = {
     "lenet5": "lenet5", "lenet5-dropout": "lenet5+dropout=0.25", "cnn-teacher": "cnn:32,64+dropout=0.3",
     "cnn-8": "cnn:8", "cnn-max": "cnn:1024,1024,1024,1024", "mlp-max": "mlp:65536",
     "preset-hinton-teacher": "hinton-teacher", "preset-tiny": "tiny", "spaces": " mlp: 16 , 8 + dropout=0.1 ",
+    # Regression: toString wrote 6 digits (0.123457), which parsed back to a different spec.
     "regress-dropout-9-digits": "mlp:8+dropout=0.123456789", "dropout-exp": "mlp:8+dropout=1e-3",
     "bad-trailing-comma": "mlp:1,", "bad-cnn-empty": "cnn:", "bad-zero": "mlp:0", "bad-option": "mlp:8+drop=0.1",
     "bad-dropout-one": "cnn:4+dropout=1", "bad-too-many-pools": "cnn:1,1,1,1,1",
@@ -109,6 +111,11 @@ def config_seeds():
     # value that is not UTF-8 (configToJson threw nlohmann's type_error).
     write("config", "regress-number-overflow.json", '{"alpha": 1e400}')
     write("config", "regress-flag-not-utf8", b"--out=runs/\xff\xfe")
+    # Regressions: values nested DEEP levels (100 KB) overflowed the stack when quoted in the error message
+    # (nlohmann's dump() recurses per level; ASan's bigger frames crash at this depth, a release build at
+    # about 100000).
+    write("config", "regress-deep-value.json", '{"dataset": ' + "[" * DEEP + "]" * DEEP + "}")
+    write("config", "regress-deep-runs.json", '{"runs": [' + "[" * DEEP + "]" * DEEP + "]}")
     write("config", "bad-runs-empty.json", '{"name": "x", "runs": []}')
     for name, text in FLAGS.items():
         write("config", name, text)
@@ -167,6 +174,10 @@ def experiment_seeds():
     write("experiment", "bad-format.kdlab", '{"format": "kdlab-preset", "version": 1, "runs": []}')
     write("experiment", "bad-status.kdlab", experiment([dict(run("x"), status="paused")]))
     write("experiment", "bad-overflow.kdlab", experiment([]).replace('"version":1', '"version":1,"x":1e999'))
+    # Regression: a run's config nested DEEP levels overflowed the stack (dumped to text for configFromJson).
+    deep = dict(run("deep"), config={"out": "DEEP"})
+    write("experiment", "regress-deep-config.kdlab",
+          experiment([deep]).replace('"DEEP"', "[" * DEEP + "]" * DEEP))
 
 
 def main():
