@@ -8,6 +8,7 @@
 #include "testdata.h"
 
 #include <QDir>
+#include <QDirIterator>
 #include <QElapsedTimer>
 #include <QFile>
 #include <QImage>
@@ -19,6 +20,7 @@
 #include <QTest>
 
 #include <cmath>
+#include <unistd.h>
 
 #ifndef KDLAB_CLI_PATH
 #error "KDLAB_CLI_PATH must name the kdlab-cli binary"
@@ -111,6 +113,10 @@ private slots:
     void interruptWritesPartialResults();
     void badInput_data();
     void badInput();
+    void badInputKeepsEarlierResults_data();
+    void badInputKeepsEarlierResults();
+    void unwritableOut_data();
+    void unwritableOut();
     void sweepShardsMergeToTheWholeSweep();
     void resumeAfterAnInterruption_data();
     void resumeAfterAnInterruption();
@@ -119,6 +125,7 @@ private slots:
 
 private:
     QStringList quickArgs() const; // a fast run on the synthetic data
+    QString teacherCheckpointFor(const QString& which);
 
     QTemporaryDir m_tmp;
     QString m_dataDir;
@@ -745,6 +752,327 @@ void TestCli::badInput() {
     QVERIFY2(err.endsWith('\n') && err.count('\n') == 1,
              qPrintable(QString("stderr has %1 lines, expected 1:\n%2").arg(err.count('\n')).arg(err)));
     QVERIFY2(err.contains(mentions), qPrintable("stderr does not mention " + mentions + ":\n" + err));
+}
+
+// Bad input of issue 7 given to a folder that holds an earlier run's results: exit status 1 (not a signal),
+// one "error: ..." line naming the file or setting, and every earlier file byte-identical, nothing added. The
+// earlier files are stand-ins (their bytes are what is compared); %CASE% is a folder the row prepares as
+// `setup` says, %OUT% the earlier run's folder.
+void TestCli::badInputKeepsEarlierResults_data() {
+    QTest::addColumn<QStringList>("args");
+    QTest::addColumn<QString>("setup");
+    QTest::addColumn<QString>("mentions");       // what the error line must name (%CASE% replaced)
+    QTest::addColumn<QStringList>("progressOk"); // stderr lines allowed before the error line (prefixes)
+    const auto run = [this](const QStringList& extra) {
+        return QStringList{"run"} + quickArgs() + extra + QStringList{"--out", "%OUT%"};
+    };
+    const auto config = [this](const QString& file) {
+        return QStringList{"run", "--config", file} + quickArgs() + QStringList{"--out", "%OUT%"};
+    };
+    const auto dataset = [this] {
+        return QStringList{"run"} + quickArgs() +
+               QStringList{"--dataset", "idx:%CASE%/data", "--out", "%OUT%"};
+    };
+    const QStringList none;
+    // Loading a teacher checkpoint is announced before it is read.
+    const QStringList loading{"[teacher] loading teacher "};
+    auto row = [](const char* name, const QStringList& args, const QString& setup, const QString& mentions,
+                  const QStringList& progressOk) {
+        QTest::newRow(name) << args << setup << mentions << progressOk;
+    };
+    // Config files: malformed, wrong types, out of range, unreadable.
+    row("config not JSON", config("%CASE%/s.json"), R"(json:{"epochs": 2,, "alpha": })",
+        "%CASE%/s.json: not valid JSON", none);
+    row("config truncated", config("%CASE%/s.json"), R"(json:{"epochs": 2, "alpha": 0.)",
+        "%CASE%/s.json: not valid JSON", none);
+    row("config an array", config("%CASE%/s.json"), "json:[1, 2]", "%CASE%/s.json: expected a JSON object",
+        none);
+    row("config epochs a string", config("%CASE%/s.json"), R"(json:{"epochs": "five"})",
+        "%CASE%/s.json: epochs: expected a whole number", none);
+    row("config student a number", config("%CASE%/s.json"), R"(json:{"student": 16})",
+        "%CASE%/s.json: student: expected a string", none);
+    row("config epochs beyond int", config("%CASE%/s.json"), R"(json:{"epochs": 3000000000})",
+        "%CASE%/s.json: epochs: 3000000000 is out of range", none);
+    row("config temperature \"nan\"", config("%CASE%/s.json"), R"(json:{"temperature": "nan"})",
+        "%CASE%/s.json: temperature: expected a number", none);
+    row("config seed negative", config("%CASE%/s.json"), R"(json:{"seed": -1})",
+        "%CASE%/s.json: seed: -1 is out of range", none);
+    row("config temperature 0", config("%CASE%/s.json"), R"(json:{"temperature": 0})",
+        "temperature: must be > 0", none);
+    row("config file is a folder", config("%CASE%/s.json"), "folder:s.json", "%CASE%/s.json: is a folder",
+        none);
+    row("config file under a regular file", config("%CASE%/a-file/s.json"), "",
+        "%CASE%/a-file/s.json: cannot open (Not a directory)", none);
+    row("config file unreadable (mode 000)", config("%CASE%/s.json"), R"(mode000:s.json:{"epochs": 1})",
+        "%CASE%/s.json: cannot open (Permission denied)", none);
+    // Ranges and values given as flags.
+    row("--temperature -1", run({"--temperature", "-1"}), "", "temperature: must be > 0", none);
+    row("--alpha -0.1", run({"--alpha", "-0.1"}), "", "alpha: must be in [0, 1], got -0.1", none);
+    row("--alpha 1.1", run({"--alpha", "1.1"}), "", "alpha: must be in [0, 1], got 1.1", none);
+    row("--teacher-epochs -1", run({"--teacher-epochs", "-1"}), "", "teacher_epochs: must be >= 0", none);
+    row("--epochs 99999999999", run({"--epochs", "99999999999"}), "",
+        "--epochs: epochs: 99999999999 is out of range", none);
+    // Unknown presets and malformed specs.
+    row("--student hinton-studnet", run({"--student", "hinton-studnet"}), "",
+        "student: model spec 'hinton-studnet': unknown architecture", none);
+    row("--teacher mlp:12,,4", run({"--teacher", "mlp:12,,4"}), "", "teacher: model spec 'mlp:12,,4'", none);
+    // Malformed dataset files (the synthetic set, one file broken).
+    row("dataset: truncated training images", dataset(), "idx:truncated-images",
+        "%CASE%/data/train-images-idx3-ubyte: truncated", none);
+    row("dataset: wrong magic", dataset(), "idx:wrong-magic",
+        "%CASE%/data/t10k-images-idx3-ubyte: wrong magic", none);
+    row("dataset: more labels than images", dataset(), "idx:label-count",
+        "%CASE%/data/train-labels-idx1-ubyte: 401 labels", none);
+    row("dataset: corrupt gzip", dataset(), "idx:corrupt-gzip",
+        "%CASE%/data/t10k-labels-idx1-ubyte.gz: corrupt", none);
+    row("dataset: empty file", dataset(), "idx:empty-file",
+        "%CASE%/data/t10k-labels-idx1-ubyte: truncated header", none);
+    row("dataset: train and test image sizes differ", dataset(), "idx:size-mismatch",
+        "but test images are 14x14", none);
+    row("dataset: a file is a folder", dataset(), "idx:file-is-folder",
+        "%CASE%/data/train-images-idx3-ubyte: is a folder", none);
+    row("dataset: the path is a file", run({"--dataset", "idx:%CASE%/a-file"}), "",
+        "%CASE%/a-file: is not a folder", none);
+    row("dataset: unreadable folder (mode 000)", dataset(), "idx:mode000", "%CASE%/data/", none);
+    // Teacher checkpoints that do not fit, or are not checkpoints.
+    row("teacher checkpoint for 5 classes", run({"--teacher-checkpoint", "%CASE%/teacher.pt"}),
+        "ckpt:five-classes", "%CASE%/teacher.pt: teacher expects 28x28 images and 5 classes", loading);
+    row("teacher checkpoint for 14x14 images", run({"--teacher-checkpoint", "%CASE%/teacher.pt"}),
+        "ckpt:14x14", "%CASE%/teacher.pt: teacher expects 14x14 images", loading);
+    row("teacher checkpoint truncated", run({"--teacher-checkpoint", "%CASE%/teacher.pt"}), "ckpt:truncated",
+        "%CASE%/teacher.pt: not a readable checkpoint", loading);
+    row("teacher checkpoint empty", run({"--teacher-checkpoint", "%CASE%/teacher.pt"}), "ckpt:empty",
+        "%CASE%/teacher.pt: not a readable checkpoint", loading);
+    row("teacher checkpoint not a checkpoint", run({"--teacher-checkpoint", "%CASE%/teacher.pt"}),
+        "ckpt:json", "%CASE%/teacher.pt: not a readable checkpoint", loading);
+    row("teacher checkpoint under a regular file", run({"--teacher-checkpoint", "%CASE%/a-file/teacher.pt"}),
+        "", "%CASE%/a-file/teacher.pt: cannot open checkpoint (Not a directory)", loading);
+    row("teacher checkpoint unreadable (mode 000)", run({"--teacher-checkpoint", "%CASE%/teacher.pt"}),
+        "ckpt:mode000", "%CASE%/teacher.pt: cannot open checkpoint (Permission denied)", loading);
+    // The other commands that write into a folder.
+    row("sweep with a truncated teacher checkpoint",
+        QStringList{"sweep"} + quickArgs() +
+            QStringList{"--temperatures", "1,2", "--teacher-checkpoint", "%CASE%/teacher.pt", "--out",
+                        "%OUT%"},
+        "ckpt:truncated", "%CASE%/teacher.pt: not a readable checkpoint", QStringList{"sweep: ", loading[0]});
+    row("merge of a folder without sweep.csv", QStringList{"merge", "%CASE%", "--out", "%OUT%"}, "",
+        "%CASE%/sweep.csv", none);
+    row("export of a truncated checkpoint",
+        QStringList{"export", "--checkpoint", "%CASE%/teacher.pt", "--out", "%OUT%/export/student.onnx"},
+        "ckpt:truncated", "%CASE%/teacher.pt: not a readable checkpoint", none);
+    // The output folder itself read-only.
+    row("--out read-only (mode 555)", run({}), "out:mode555",
+        "%OUT%: folder is not writable (Permission denied)", none);
+}
+
+void TestCli::badInputKeepsEarlierResults() {
+    QFETCH(QStringList, args);
+    QFETCH(QString, setup);
+    QFETCH(QString, mentions);
+    QFETCH(QStringList, progressOk);
+    if (setup.contains("mode") && ::geteuid() == 0)
+        QSKIP("running as root, which reads and writes whatever the permission bits say");
+    QTemporaryDir tmp;
+    QVERIFY(tmp.isValid());
+    const QString caseDir = tmp.filePath("case");
+    const QString out = tmp.filePath("out");
+    QVERIFY(QDir().mkpath(caseDir));
+    QVERIFY(testdata::writeFile(caseDir + "/a-file", "x"));
+
+    // The earlier run's folder (what run, sweep, merge and export write there, and run --resume reads).
+    const QStringList earlier{"summary.json",        "metrics.csv",
+                              "teacher.pt",          "baseline.pt",
+                              "student.pt",          "config.json",
+                              "sweep.csv",           "checkpoints/student.pt",
+                              "export/student.onnx", "export/student.onnx.json"};
+    for (const QString& name : earlier) {
+        QVERIFY(QDir().mkpath(QFileInfo(out + "/" + name).path()));
+        QVERIFY(testdata::writeFile(out + "/" + name, "earlier " + name.toUtf8() + "\n"));
+    }
+
+    const QString kind = setup.section(':', 0, 0), detail = setup.section(':', 1);
+    if (kind == "json") {
+        QVERIFY(testdata::writeFile(caseDir + "/s.json", detail.toUtf8()));
+    } else if (kind == "folder") {
+        QVERIFY(QDir().mkpath(caseDir + "/" + detail));
+    } else if (kind == "mode000") {
+        QVERIFY(
+            testdata::writeFile(caseDir + "/" + detail.section(':', 0, 0), detail.section(':', 1).toUtf8()));
+        QVERIFY(QFile::setPermissions(caseDir + "/" + detail.section(':', 0, 0), QFileDevice::Permissions()));
+    } else if (kind == "idx") {
+        const QString data = caseDir + "/data";
+        QVERIFY(QDir().mkpath(data));
+        testdata::Images train = testdata::syntheticImages(400, 1), test = testdata::syntheticImages(100, 2);
+        if (detail == "size-mismatch") {
+            test.rows = test.cols = 14;
+            test.pixels.resize(test.labels.size() * 14 * 14);
+        }
+        QVERIFY(testdata::writeIdxFolder(data, train, test));
+        if (detail == "truncated-images")
+            QVERIFY(testdata::writeFile(data + "/train-images-idx3-ubyte", train.imageFile().chopped(100)));
+        if (detail == "wrong-magic")
+            QVERIFY(testdata::writeFile(data + "/t10k-images-idx3-ubyte",
+                                        testdata::idxImages(100, 28, 28, test.pixels, 0x00000804)));
+        if (detail == "label-count") {
+            train.labels.push_back(3);
+            QVERIFY(testdata::writeFile(data + "/train-labels-idx1-ubyte", train.labelFile()));
+        }
+        if (detail == "corrupt-gzip") {
+            QVERIFY(QFile::remove(data + "/t10k-labels-idx1-ubyte"));
+            QVERIFY(testdata::writeFile(data + "/t10k-labels-idx1-ubyte.gz", "\x1f\x8b not deflate data"));
+        }
+        if (detail == "empty-file")
+            QVERIFY(testdata::writeFile(data + "/t10k-labels-idx1-ubyte", QByteArray()));
+        if (detail == "file-is-folder") {
+            QVERIFY(QFile::remove(data + "/train-images-idx3-ubyte"));
+            QVERIFY(QDir().mkpath(data + "/train-images-idx3-ubyte"));
+        }
+        if (detail == "mode000")
+            QVERIFY(QFile::setPermissions(data, QFileDevice::Permissions()));
+    } else if (kind == "ckpt") {
+        const QString path = caseDir + "/teacher.pt";
+        if (detail == "five-classes" || detail == "14x14") {
+            const QString made = teacherCheckpointFor(detail);
+            QVERIFY2(!made.isEmpty(), "could not train the other dataset's teacher");
+            QVERIFY(QFile::copy(made, path));
+        } else if (detail == "truncated" || detail == "mode000") {
+            QFile full(m_e2eOut + "/teacher.pt");
+            QVERIFY2(full.open(QIODevice::ReadOnly), "the end-to-end run wrote no teacher.pt");
+            const QByteArray bytes = full.readAll();
+            QVERIFY(testdata::writeFile(path, detail == "truncated" ? bytes.left(bytes.size() / 2) : bytes));
+            if (detail == "mode000")
+                QVERIFY(QFile::setPermissions(path, QFileDevice::Permissions()));
+        } else {
+            QVERIFY(
+                testdata::writeFile(path, detail == "json" ? QByteArray(R"({"epochs": 1})") : QByteArray()));
+        }
+    } else if (kind == "out") {
+        QVERIFY(QFile::setPermissions(out, QFileDevice::ReadOwner | QFileDevice::ExeOwner));
+    }
+
+    for (QString& a : args) {
+        a.replace("%OUT%", out);
+        a.replace("%CASE%", caseDir);
+    }
+    mentions.replace("%CASE%", caseDir).replace("%OUT%", out);
+    const CliResult r = runCli(args, tmp.path(), 60000);
+    // Undo the permission changes, so the checks below and QTemporaryDir can read and remove everything.
+    const auto all = QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ExeOwner;
+    for (const QString& path : {out, caseDir + "/data", caseDir + "/s.json", caseDir + "/teacher.pt"})
+        if (QFileInfo::exists(path))
+            QFile::setPermissions(path, all);
+
+    QVERIFY2(r.finished, qPrintable(describe(r)));
+    QCOMPARE(r.exitStatus, QProcess::NormalExit); // an error, not a crash
+    QVERIFY2(r.exitCode == 1, qPrintable(describe(r)));
+    const QStringList lines = QString::fromUtf8(r.err).split('\n');
+    QVERIFY2(lines.size() >= 2 && lines.back().isEmpty(), qPrintable(describe(r)));
+    const QString error = lines[lines.size() - 2];
+    QVERIFY2(error.startsWith("error: ") && error.contains(mentions),
+             qPrintable("the last stderr line is not an error naming '" + mentions + "':\n" + describe(r)));
+    for (qsizetype i = 0; i + 2 < lines.size(); ++i) {
+        bool allowed = false;
+        for (const QString& prefix : progressOk)
+            allowed = allowed || lines[i].startsWith(prefix);
+        QVERIFY2(allowed, qPrintable("unexpected stderr line '" + lines[i] + "':\n" + describe(r)));
+    }
+
+    // The earlier results, as they were, and nothing beside them.
+    QStringList found;
+    QDirIterator it(out, QDir::Files | QDir::Hidden | QDir::NoDotAndDotDot, QDirIterator::Subdirectories);
+    while (it.hasNext())
+        found << QDir(out).relativeFilePath(it.next());
+    found.sort();
+    QStringList expected = earlier;
+    expected.sort();
+    QCOMPARE(found, expected);
+    for (const QString& name : earlier) {
+        QFile f(out + "/" + name);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        QVERIFY2(f.readAll() == "earlier " + name.toUtf8() + "\n", qPrintable(name + " was overwritten"));
+    }
+}
+
+// --out that cannot be a writable folder: refused before any training, with the path named; a regular file in
+// the way is left as it was.
+void TestCli::unwritableOut_data() {
+    QTest::addColumn<QString>(
+        "out"); // %CASE%: a folder holding the regular file "a-file" and the folder "ro"
+    QTest::addColumn<QString>("mentions");
+    QTest::newRow("--out is a regular file") << "%CASE%/a-file"
+                                             << "%CASE%/a-file: %CASE%/a-file exists and is not a folder";
+    QTest::newRow("--out under a regular file")
+        << "%CASE%/a-file/run"
+        << "%CASE%/a-file/run: %CASE%/a-file exists and is not a folder";
+    QTest::newRow("--out where no folder can be made")
+        << "/proc/kdlab-test/run"
+        << "/proc/kdlab-test/run: cannot create folder /proc/kdlab-test";
+    QTest::newRow("--out in a read-only folder (mode 555)")
+        << "%CASE%/ro/run"
+        << "%CASE%/ro/run: cannot create folder %CASE%/ro/run (Permission denied)";
+}
+
+void TestCli::unwritableOut() {
+    QFETCH(QString, out);
+    QFETCH(QString, mentions);
+    const bool readOnly = out.contains("/ro/");
+    if (readOnly && ::geteuid() == 0)
+        QSKIP("running as root, which writes into a folder of mode 555");
+    QTemporaryDir tmp;
+    QVERIFY(tmp.isValid());
+    const QString caseDir = tmp.path();
+    QVERIFY(testdata::writeFile(caseDir + "/a-file", "earlier"));
+    QVERIFY(QDir(caseDir).mkdir("ro"));
+    if (readOnly)
+        QVERIFY(QFile::setPermissions(caseDir + "/ro", QFileDevice::ReadOwner | QFileDevice::ExeOwner));
+    out.replace("%CASE%", caseDir);
+    mentions.replace("%CASE%", caseDir);
+    const CliResult r = runCli(QStringList{"run"} + quickArgs() + QStringList{"--out", out}, caseDir, 60000);
+    QFile::setPermissions(caseDir + "/ro",
+                          QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ExeOwner);
+    QVERIFY2(r.finished, qPrintable(describe(r)));
+    QCOMPARE(r.exitStatus, QProcess::NormalExit);
+    QVERIFY2(r.exitCode == 1, qPrintable(describe(r)));
+    const QString err = QString::fromUtf8(r.err);
+    // One line: nothing was trained before the path was refused.
+    QVERIFY2(err.startsWith("error: ") && err.endsWith('\n') && err.count('\n') == 1,
+             qPrintable(describe(r)));
+    QVERIFY2(err.contains(mentions), qPrintable("stderr does not mention " + mentions + ":\n" + err));
+    QFile file(caseDir + "/a-file");
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    QCOMPARE(file.readAll(), QByteArray("earlier"));
+    QVERIFY(QDir(caseDir + "/ro").isEmpty());
+}
+
+// The teacher checkpoint of a quick run on another dataset (`which`: "five-classes", 28x28 images of 5
+// classes; "14x14", 10 classes), trained once and kept for the test run; empty if that run failed.
+QString TestCli::teacherCheckpointFor(const QString& which) {
+    const QString dir = m_tmp.filePath("other-data/" + which);
+    const QString checkpoint = dir + "/run/teacher.pt";
+    if (QFile::exists(checkpoint))
+        return checkpoint;
+    testdata::Images train = testdata::syntheticImages(200, 3), test = testdata::syntheticImages(50, 4);
+    for (testdata::Images* set : {&train, &test}) {
+        if (which == "five-classes") {
+            for (std::uint8_t& label : set->labels)
+                label %= 5;
+        } else { // every other row and column: 14x14
+            std::vector<std::uint8_t> small;
+            for (std::size_t i = 0; i < set->labels.size(); ++i)
+                for (int y = 0; y < 28; y += 2)
+                    for (int x = 0; x < 28; x += 2)
+                        small.push_back(set->pixels[i * 784 + std::size_t(y * 28 + x)]);
+            set->pixels = small;
+            set->rows = set->cols = 14;
+        }
+    }
+    if (!QDir().mkpath(dir + "/data") || !testdata::writeIdxFolder(dir + "/data", train, test))
+        return {};
+    const CliResult r =
+        runCli({"run", "--dataset", "idx:" + dir + "/data", "--teacher", "mlp:8", "--student", "mlp:8",
+                "--teacher-epochs", "1", "--epochs", "0", "--threads", "1", "--out", dir + "/run"},
+               dir, 120000);
+    return r.finished && r.exitCode == 0 && QFile::exists(checkpoint) ? checkpoint : QString();
 }
 
 // `sweep --shard I/N` as array tasks of a scheduler would run them, joined by `merge`: the same rows as one
