@@ -152,8 +152,15 @@ int main(int argc, char* argv[]) {
         }
     }
     window.show();
-    if (parser.isSet(autostartOption))
-        QTimer::singleShot(0, &window, [&window] { window.startRun(); });
+    // Scripted screenshots neither offer nor touch the autosave (it may hold a crashed session's runs).
+    if (parser.isSet(screenshotOption))
+        window.setAutosaveEnabled(false);
+    const bool autostart = parser.isSet(autostartOption);
+    QTimer::singleShot(0, &window, [&window, autostart] {
+        window.offerAutosaveRestore(); // after a crash: restore the runs first (then Start adds one)
+        if (autostart)
+            window.startRun();
+    });
     if (parser.isSet(screenshotOption)) {
         bool ok = false;
         const bool whenDone = parser.value(afterOption) == QLatin1String("done");

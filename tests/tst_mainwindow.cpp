@@ -78,6 +78,8 @@ private Q_SLOTS:
     void methodRunShowsEveryModelAndSurvivesSaving_data();
     void methodRunShowsEveryModelAndSurvivesSaving();
     void divergedModelIsReportedAndTheRunGoesOn();
+    void resumeContinuesAStoppedRun();
+    void autosaveRestoresAfterKill();
     void cleanupTestCase();
 
 private:
@@ -977,6 +979,164 @@ void TestMainWindow::methodRunShowsEveryModelAndSurvivesSaving() {
     w.setConfig(tinyConfig(1));
     QVERIFY(runToEnd(w));
     QVERIFY(!w.isMethodPlotShown());
+}
+
+// Same training numbers (not the timings) of one model in two runs, or the first difference.
+static void compareModels(const kd::RunRecord& a, const kd::RunRecord& b, kd::Role role) {
+    const kd::ModelResult& ma = role == Role::Teacher    ? a.result.teacher
+                                : role == Role::Baseline ? a.result.baseline
+                                                         : a.result.student;
+    const kd::ModelResult& mb = role == Role::Teacher    ? b.result.teacher
+                                : role == Role::Baseline ? b.result.baseline
+                                                         : b.result.student;
+    QCOMPARE(mb.testAccuracy, ma.testAccuracy);
+    QCOMPARE(mb.testLoss, ma.testLoss);
+    QCOMPARE(mb.epochsTrained, ma.epochsTrained);
+    std::vector<kd::EpochMetrics> ea, eb;
+    for (const kd::EpochMetrics& e : a.result.history)
+        if (e.role == role)
+            ea.push_back(e);
+    for (const kd::EpochMetrics& e : b.result.history)
+        if (e.role == role)
+            eb.push_back(e);
+    QCOMPARE(eb.size(), ea.size());
+    for (std::size_t i = 0; i < ea.size(); ++i) {
+        QCOMPARE(eb[i].epoch, ea[i].epoch);
+        QCOMPARE(eb[i].trainLoss, ea[i].trainLoss);
+        QCOMPARE(eb[i].testLoss, ea[i].testLoss);
+    }
+}
+
+// Stop in the middle of the student, then Run > Resume: the run continues from its last finished epoch
+// and ends with the numbers of the same run uninterrupted; its curve was cut back to that epoch and grew
+// again, without gaps or repeats.
+void TestMainWindow::resumeContinuesAStoppedRun() {
+    MainWindow w;
+    w.setAskToSave(false);
+    kd::ExperimentConfig config = tinyConfig(2);
+    config.teacher = "mlp:64+dropout=0.3";
+    config.epochs = 5;
+    config.threads = 1;
+    w.setConfig(config);
+    w.show();
+    QVERIFY(!w.resumeAction()->isEnabled());
+    QVERIFY(runToEnd(w));
+    const kd::RunRecord& uninterrupted = *w.runs().front();
+    QCOMPARE(QString::fromStdString(uninterrupted.status), QString("done"));
+    QVERIFY(!w.resumeAction()->isEnabled()); // a finished run has nothing to continue
+
+    w.panel()->reuseTeacherBox()->setChecked(false); // the teacher trains again, with its curve
+    bool stopped = false;
+    const auto connection =
+        connect(w.worker(), &kdui::TrainingWorker::epochReported, &w, [&](const kd::EpochMetrics& m) {
+            if (m.role == Role::Student && m.epoch == 2 && !stopped) {
+                stopped = true;
+                w.stopRun();
+            }
+        });
+    QVERIFY(runToEnd(w));
+    disconnect(connection);
+    const kd::RunRecord& run = *w.runs().back();
+    QCOMPARE(QString::fromStdString(run.status), QString("stopped"));
+    QVERIFY(run.result.student.epochsTrained >= 2 && run.result.student.epochsTrained < 5);
+    QVERIFY(w.resumeAction()->isEnabled());
+
+    QSignalSpy finished(&w, &MainWindow::runFinished);
+    QString error;
+    QVERIFY2(w.resumeRun(&error), qPrintable(error));
+    QVERIFY(!w.resumeAction()->isEnabled());
+    QCOMPARE(w.currentRun(), &run); // the same run goes on, no new one
+    QVERIFY(finished.wait(60000));
+    QCOMPARE(int(w.runs().size()), 2);
+    QCOMPARE(QString::fromStdString(run.status), QString("done"));
+    for (Role role : {Role::Teacher, Role::Baseline, Role::Student})
+        compareModels(uninterrupted, run, role);
+    // The student's curve: every epoch once, batch points in order.
+    double last = -1;
+    for (const kd::BatchPoint& p : run.batches)
+        if (p.role == Role::Student) {
+            QVERIFY2(p.x > last, qPrintable(QString("student point at %1 after %2").arg(p.x).arg(last)));
+            last = p.x;
+        }
+    QVERIFY(last > 4.9);
+}
+
+// A kdlab killed with kill -9 while training: the next start finds the autosave and restores the runs
+// with curves up to the last finished epoch; Resume then finishes the run with the uninterrupted numbers.
+void TestMainWindow::autosaveRestoresAfterKill() {
+    QTemporaryDir tmp;
+    QVERIFY(tmp.isValid());
+    kd::ExperimentConfig config = tinyConfig(2);
+    config.epochs = 40;
+    config.threads = 1;
+    const QString configPath = tmp.filePath("config.json");
+    QVERIFY(testdata::writeFile(configPath, QByteArray::fromStdString(kd::configToJson(config))));
+
+    QProcess app;
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert("QT_QPA_PLATFORM", "offscreen");
+    env.insert("XDG_DATA_HOME", tmp.filePath("data"));
+    app.setProcessEnvironment(env);
+    app.start(KDLAB_GUI_PATH, {"--config", configPath, "--autostart"});
+    QVERIFY(app.waitForStarted(10000));
+    const QString autosave = tmp.filePath("data/kdlab/kdlab/autosave.kdlab");
+    // Wait for a few of the student's epochs in the autosave, then kill it.
+    int studentEpochs = 0;
+    QElapsedTimer clock;
+    clock.start();
+    while (studentEpochs < 3 && clock.elapsed() < 60000 && app.state() == QProcess::Running) {
+        QTest::qWait(20);
+        try {
+            const std::vector<kd::RunRecord> runs = kd::loadExperimentFile(autosave.toStdString());
+            studentEpochs = 0;
+            for (const kd::EpochMetrics& e : runs.front().result.history)
+                studentEpochs += e.role == Role::Student;
+        } catch (const std::exception&) {
+            // not written yet
+        }
+    }
+    QVERIFY2(studentEpochs >= 3, app.readAllStandardError().constData());
+    app.kill();
+    QVERIFY(app.waitForFinished(10000));
+    QVERIFY(QFile::exists(autosave)); // no clean close: it stays
+
+    // "The next start": a window with the killed one's autosave. The export tests' window holds this
+    // process's autosave lock: let it go.
+    m_exportWindow.reset();
+    MainWindow w;
+    w.setAskToSave(false);
+    QVERIFY(!w.autosavePath().isEmpty());
+    QFile::remove(w.autosavePath());
+    QVERIFY(!w.hasAutosave());
+    QVERIFY(QFile::copy(autosave, w.autosavePath()));
+    QVERIFY(w.hasAutosave());
+    QString error;
+    QVERIFY2(w.restoreAutosave(&error), qPrintable(error));
+    QCOMPARE(int(w.runs().size()), 1);
+    const kd::RunRecord& run = *w.runs().front();
+    QCOMPARE(QString::fromStdString(run.status), QString("stopped"));
+    QVERIFY2(QString::fromStdString(run.error).contains("Interrupted"), run.error.c_str());
+    QVERIFY(run.result.history.size() >= 2 + 40 + 3);
+    QVERIFY(!run.batches.empty());
+    QVERIFY(run.checkpoints.count("student")); // as far as it got, for the views and export
+    QVERIFY(w.hasUnsavedChanges());
+
+    QSignalSpy finished(&w, &MainWindow::runFinished);
+    QVERIFY2(w.resumeRun(&error), qPrintable(error));
+    QVERIFY(finished.wait(120000));
+    QCOMPARE(QString::fromStdString(run.status), QString("done"));
+
+    MainWindow reference;
+    reference.setAskToSave(false);
+    reference.setConfig(config);
+    QVERIFY(runToEnd(reference, 120000));
+    for (Role role : {Role::Teacher, Role::Baseline, Role::Student})
+        compareModels(*reference.runs().front(), run, role);
+
+    // A clean close deletes the autosave: nothing to offer next time.
+    QVERIFY(w.hasAutosave());
+    QVERIFY(w.close());
+    QVERIFY(!QFile::exists(w.autosavePath()));
 }
 
 // QTEST_MAIN, plus what kdlab's main() does first (see openmpwait.h), so the latency measured is the app's.

@@ -13,6 +13,7 @@
 
 #include "kdcore/export.h"
 #include "kdcore/report.h"
+#include "kdcore/trainer.h"
 
 #include <QAction>
 #include <QApplication>
@@ -26,6 +27,7 @@
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QListWidget>
+#include <QLocale>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QProgressBar>
@@ -39,7 +41,11 @@
 #include <QToolBar>
 #include <QVBoxLayout>
 
+#include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <optional>
 #include <system_error>
@@ -100,9 +106,17 @@ MainWindow::MainWindow(QWidget* parent)
     updateTitle();
     refreshPlots();
     resize(1360, 840);
+
+    // Autosave, unless another kdlab (which holds the lock) keeps it; a lock left by a crashed kdlab is stale
+    // (its process is gone) and taken over.
+    setAutosaveEnabled(true);
+    m_autosaveTimer = new QTimer(this);
+    m_autosaveTimer->setSingleShot(true);
+    connect(m_autosaveTimer, &QTimer::timeout, this, &MainWindow::autosaveNow);
 }
 
 MainWindow::~MainWindow() {
+    waitForAutosave();
     delete m_sweepWindow; // stops its sweep and its thread (QPointer: null once closed)
     // Stop a run in progress (honoured within one batch), then let the thread finish; the worker deletes
     // itself.
@@ -145,6 +159,10 @@ void MainWindow::buildActions() {
     m_stopAction = runMenu->addAction(tr("Stop"), this, &MainWindow::stopRun);
     m_stopAction->setShortcut(QKeySequence(Qt::SHIFT | Qt::Key_F5));
     m_stopAction->setToolTip(tr("Stop after the current batch; results so far are kept"));
+    m_resumeAction = runMenu->addAction(tr("Resume"), this, [this] { resumeRun(); });
+    m_resumeAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_F5));
+    m_resumeAction->setToolTip(tr("Continue the selected stopped or interrupted run from its last finished "
+                                  "epoch, with the same final numbers as if it had not stopped (Ctrl+F5)"));
     runMenu->addSeparator();
     QAction* sweep = runMenu->addAction(tr("S&weep..."), this, [this] { openSweepWindow(); });
     sweep->setToolTip(tr("Distil over a grid of temperatures and alphas (and seeds) from one teacher"));
@@ -176,6 +194,8 @@ void MainWindow::buildActions() {
     toolBar->addAction(m_startAction);
     toolBar->addAction(m_pauseAction);
     toolBar->addAction(m_stopAction);
+    m_resumeAction->setIcon(style()->standardIcon(QStyle::SP_MediaSeekForward));
+    toolBar->addAction(m_resumeAction);
 }
 
 void MainWindow::buildLayout() {
@@ -339,23 +359,30 @@ bool MainWindow::startRun() {
         }
     }
 
+    const QString stamp = QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-hhmmss-zzz"));
     auto record = std::make_unique<kd::RunRecord>();
     record->name = runName(config);
     record->created = QDateTime::currentDateTime().toString(Qt::ISODate).toStdString();
     record->status = "running";
     record->config = config;
     record->result.method = config.method;
-    m_current = record.get();
+    record->checkpointDir = QDir(QStandardPaths::writableLocation(QStandardPaths::AppLocalDataLocation))
+                                .filePath(QStringLiteral("runs/") + stamp)
+                                .toStdString();
+    kd::RunRecord* run = record.get();
     m_runs.push_back(std::move(record));
     m_runList->addItem(QString());
     updateRunItem(int(m_runs.size()) - 1);
     selectRuns({int(m_runs.size()) - 1});
+    beginRun(run, teacherTrains);
+    Q_EMIT startRequested(config, reuse, QString::fromStdString(run->checkpointDir), /*resume=*/false);
+    Q_EMIT runStarted();
+    return true;
+}
 
-    const QString stamp = QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-hhmmss-zzz"));
-    const QString checkpointDir = QDir(QStandardPaths::writableLocation(QStandardPaths::AppLocalDataLocation))
-                                      .filePath(QStringLiteral("runs/") + stamp);
-
-    m_recorder.begin(config, teacherTrains);
+void MainWindow::beginRun(kd::RunRecord* run, bool teacherTrains) {
+    m_current = run;
+    m_recorder.begin(run->config, teacherTrains);
     m_progress->setValue(0);
     m_etaLabel->setText(tr("estimating time..."));
     m_progressClock.start();
@@ -364,9 +391,231 @@ bool MainWindow::startRun() {
     m_pauseAction->setChecked(false);
     m_panel->setRunning(true);
     updateActions();
-    Q_EMIT startRequested(config, reuse, checkpointDir);
+    autosaveNow();
+}
+
+bool MainWindow::canResume(const kd::RunRecord* run) const {
+    return run && !m_running && run->status == "stopped" && !run->checkpointDir.empty() &&
+           QFileInfo(QDir(QString::fromStdString(run->checkpointDir)).filePath(QStringLiteral("checkpoints")))
+               .isDir();
+}
+
+bool MainWindow::resumeRun(QString* error) {
+    auto fail = [&](const QString& message) {
+        if (error)
+            *error = message;
+        showError(message);
+        return false;
+    };
+    const QVector<const kd::RunRecord*> shown = shownRuns();
+    const kd::RunRecord* selected = shown.isEmpty() ? nullptr : shown.front();
+    if (m_running)
+        return fail(tr("Resume: a run is training (stop it first)"));
+    if (!selected)
+        return fail(tr("Resume: select the stopped run to continue"));
+    if (!canResume(selected))
+        return fail(tr("Resume: run \"%1\" %2")
+                        .arg(QString::fromStdString(selected->name),
+                             selected->status != "stopped"
+                                 ? tr("is %1, not stopped").arg(QString::fromStdString(selected->status))
+                                 : tr("has no checkpoints to continue from (saved before kdlab kept them, or "
+                                      "deleted)")));
+    kd::RunRecord* run = m_runs[std::size_t(indexOf(selected))].get();
+    const std::string folder = run->checkpointDir + "/checkpoints";
+    std::vector<kd::ResumePoint> points;
+    try {
+        points = kd::readResumePoints(folder);
+    } catch (const std::exception& e) {
+        return fail(tr("Resume: %1").arg(QString::fromStdString(e.what())));
+    }
+    // The curves go back to the checkpoints: what the resumed run trains again is drawn again.
+    auto epochsDone = [&points](const std::string& id) {
+        for (const kd::ResumePoint& p : points)
+            if (p.id == id)
+                return p.epoch;
+        return 0;
+    };
+    auto& history = run->result.history;
+    history.erase(
+        std::remove_if(history.begin(), history.end(),
+                       [&](const kd::EpochMetrics& e) { return e.epoch > epochsDone(kd::roleName(e.role)); }),
+        history.end());
+    for (kd::StageResult& st : run->result.stages)
+        st.history.erase(
+            std::remove_if(st.history.begin(), st.history.end(),
+                           [&](const kd::EpochMetrics& e) { return e.epoch > epochsDone(st.id); }),
+            st.history.end());
+    auto& batches = run->batches;
+    batches.erase(std::remove_if(
+                      batches.begin(), batches.end(),
+                      [&](const kd::BatchPoint& b) { return b.x > epochsDone(kd::roleName(b.role)) + 1e-9; }),
+                  batches.end());
+    auto& markers = run->markers;
+    markers.erase(std::remove_if(markers.begin(), markers.end(),
+                                 [&](const kd::ParameterMarker& m) {
+                                     return m.x > epochsDone(kd::roleName(m.role)) + 1e-9;
+                                 }),
+                  markers.end());
+    run->status = "running";
+    run->error.clear();
+    m_outputs.erase(run);
+    m_errorLabel->hide();
+    m_divergences.clear();
+    m_panel->setConfig(run->config);
+    selectRuns({indexOf(run)});
+    updateRunItem(indexOf(run));
+    bool teacherDone = false;
+    for (const kd::ResumePoint& p : points)
+        teacherDone = teacherDone || (p.id == "teacher" && p.complete);
+    beginRun(run, !teacherDone && run->config.teacherCheckpoint.empty());
+    m_phaseLabel->setText(tr("Resuming from the checkpoints in %1")
+                              .arg(QDir::toNativeSeparators(QString::fromStdString(folder))));
+    // Not the worker's kept teacher: the one in the checkpoints comes with its epochs for the curves.
+    Q_EMIT startRequested(run->config, /*reuseTeacher=*/false, QString::fromStdString(run->checkpointDir),
+                          /*resume=*/true);
     Q_EMIT runStarted();
     return true;
+}
+
+void MainWindow::setAutosaveEnabled(bool enabled) {
+    m_autosavePath.clear();
+    if (m_autosaveLock)
+        m_autosaveLock->unlock();
+    if (!enabled)
+        return;
+    const QString dataDir = QStandardPaths::writableLocation(QStandardPaths::AppLocalDataLocation);
+    if (!QDir().mkpath(dataDir))
+        return;
+    m_autosaveLock = std::make_unique<QLockFile>(QDir(dataDir).filePath(QStringLiteral("autosave.lock")));
+    if (m_autosaveLock->tryLock(0))
+        m_autosavePath = QDir(dataDir).filePath(QStringLiteral("autosave.kdlab"));
+}
+
+bool MainWindow::hasAutosave() const {
+    return !m_autosavePath.isEmpty() && QFileInfo::exists(m_autosavePath);
+}
+
+void MainWindow::scheduleAutosave() {
+    if (!m_autosavePath.isEmpty() && !m_autosaveTimer->isActive())
+        m_autosaveTimer->start(2000); // batches arrive many times a second: at most one write per 2 s
+}
+
+void MainWindow::autosaveNow() {
+    m_autosaveTimer->stop();
+    if (m_autosavePath.isEmpty())
+        return;
+    // Written on another thread: a run's thousands of curve points take milliseconds to format, and the
+    // GUI thread must stay free. One write at a time; a later one waits for the current one to end.
+    if (m_autosaveWrite.valid() &&
+        m_autosaveWrite.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+        m_autosaveTimer->start(50);
+        return;
+    }
+    if (m_runs.empty()) {
+        QFile::remove(m_autosavePath);
+        return;
+    }
+    auto records = std::make_shared<std::vector<kd::RunRecord>>();
+    for (const auto& run : m_runs)
+        records->push_back(*run); // a training run stays "running": restoring marks it interrupted
+    const std::string path = m_autosavePath.toStdString();
+    m_autosaveWrite = std::async(std::launch::async, [records, path] {
+        try {
+            kd::saveExperimentFile(path, *records);
+        } catch (const std::exception& e) {
+            // Not worth interrupting the lesson for; said once on the terminal.
+            static std::atomic<bool> said{false};
+            if (!said.exchange(true))
+                std::fprintf(stderr, "kdlab: warning: autosave failed: %s\n", e.what());
+        }
+    });
+}
+
+void MainWindow::waitForAutosave() {
+    if (m_autosaveWrite.valid())
+        m_autosaveWrite.wait();
+}
+
+void MainWindow::discardAutosave() {
+    waitForAutosave(); // else a write in flight would bring the file back
+    if (!m_autosavePath.isEmpty())
+        QFile::remove(m_autosavePath);
+}
+
+bool MainWindow::restoreAutosave(QString* error) {
+    auto fail = [&](const QString& message) {
+        if (error)
+            *error = message;
+        showError(message);
+        return false;
+    };
+    if (m_running)
+        return fail(tr("Cannot restore the autosaved runs while a run is training"));
+    waitForAutosave();
+    if (!hasAutosave())
+        return fail(tr("There is no autosaved experiment to restore"));
+    std::vector<kd::RunRecord> records;
+    try {
+        records = kd::loadExperimentFile(m_autosavePath.toStdString());
+    } catch (const std::exception& e) {
+        return fail(
+            tr("The autosaved experiment cannot be restored: %1").arg(QString::fromStdString(e.what())));
+    }
+    for (kd::RunRecord& r : records) {
+        if (r.status != "running")
+            continue;
+        r.status = "stopped";
+        r.error = tr("Interrupted: kdlab ended while this run trained. Run > Resume continues it from its "
+                     "last finished epoch.")
+                      .toStdString();
+        // Its models as far as they got, for the teaching views and export until it is resumed.
+        for (const char* role : {"teacher", "baseline", "student"}) {
+            const std::string path = r.checkpointDir + "/checkpoints/" + role + ".pt";
+            if (!r.checkpointDir.empty() && !r.checkpoints.count(role) &&
+                QFileInfo::exists(QString::fromStdString(path)))
+                r.checkpoints[role] = path;
+        }
+    }
+    m_outputs.clear();
+    m_analysisErrors.clear();
+    m_analysing = nullptr;
+    ++m_analysisRequest;
+    m_runs.clear();
+    {
+        const QSignalBlocker block(m_runList);
+        m_runList->clear();
+    }
+    for (kd::RunRecord& r : records) {
+        m_runs.push_back(std::make_unique<kd::RunRecord>(std::move(r)));
+        m_runList->addItem(QString());
+        updateRunItem(int(m_runs.size()) - 1);
+    }
+    if (!m_runs.empty())
+        m_panel->setConfig(m_runs.back()->config);
+    selectRuns({int(m_runs.size()) - 1});
+    m_filePath.clear();
+    m_dirty = true; // restored, not saved anywhere but the autosave
+    m_errorLabel->hide();
+    updateTitle();
+    m_phaseLabel->setText(tr("Restored %n autosaved run(s)", nullptr, int(m_runs.size())));
+    return true;
+}
+
+void MainWindow::offerAutosaveRestore() {
+    if (!hasAutosave())
+        return;
+    const QString when = QLocale().toString(QFileInfo(m_autosavePath).lastModified(), QLocale::ShortFormat);
+    const auto answer = QMessageBox::question(
+        this, tr("kdlab"),
+        tr("kdlab did not close properly last time. Restore the experiment autosaved at %1, with its curves "
+           "and checkpoints up to the last finished epoch?\n\nA run that was training can then be continued "
+           "with Run > Resume.")
+            .arg(when),
+        QMessageBox::Yes | QMessageBox::Discard, QMessageBox::Yes);
+    if (answer == QMessageBox::Yes)
+        restoreAutosave();
+    else
+        discardAutosave();
 }
 
 void MainWindow::pauseRun(bool paused) {
@@ -436,6 +685,7 @@ void MainWindow::onBatch(const kd::BatchMetrics& metrics) {
         m_current->batches.push_back(*u.point);
         m_lossPlot->addBatchPoint(m_current, *u.point);
     }
+    scheduleAutosave();
     // The status bar needs no more than ~10 updates a second.
     if (m_progressClock.elapsed() >= 100) {
         m_progressClock.restart();
@@ -451,6 +701,8 @@ void MainWindow::onBatch(const kd::BatchMetrics& metrics) {
 void MainWindow::onEpoch(const kd::EpochMetrics& metrics) {
     if (!m_current)
         return;
+    // After the epoch's checkpoint (the trainer writes it first): a crash from here restores this epoch.
+    QTimer::singleShot(0, this, &MainWindow::autosaveNow);
     if (metrics.stage >= 0) { // a method's extra model: the method chart shows it, the curves do not
         currentStage(metrics.stage).history.push_back(metrics);
         m_methodPlot->updateRun();
@@ -489,6 +741,9 @@ void MainWindow::onFinished(const kd::ExperimentResult& result, const QVariantMa
     if (m_current) {
         m_current->result = result;
         m_current->status = result.stopped ? "stopped" : "done";
+        if (result.stopped)
+            m_current->error =
+                tr("Stopped. Run > Resume continues it from its last finished epoch.").toStdString();
         for (auto it = checkpoints.begin(); it != checkpoints.end(); ++it)
             m_current->checkpoints[it.key().toStdString()] = it.value().toString().toStdString();
         m_barChart->updateRun(m_current);
@@ -504,8 +759,9 @@ void MainWindow::onFinished(const kd::ExperimentResult& result, const QVariantMa
     m_progress->setValue(result.stopped ? m_progress->value() : 1000);
     refreshTeachingViews();
     m_etaLabel->clear();
-    m_phaseLabel->setText(result.stopped ? tr("Stopped; the results so far are kept")
+    m_phaseLabel->setText(result.stopped ? tr("Stopped; the results so far are kept (Run > Resume continues)")
                                          : tr("Done in %1").arg(formatDuration(result.totalSeconds)));
+    autosaveNow();
     if (!warning.isEmpty())
         showError(tr("The results stand, but a checkpoint could not be saved: %1").arg(warning));
     updateActions();
@@ -557,6 +813,7 @@ void MainWindow::onFailed(const QString& message) {
     m_panel->setRunning(false);
     m_etaLabel->clear();
     m_phaseLabel->setText(tr("Failed"));
+    autosaveNow();
     m_seriesActive = false;
     m_seriesNext = int(m_series.size());
     showError(message);
@@ -797,6 +1054,7 @@ void MainWindow::updateActions() {
     m_stopAction->setEnabled(m_running && !m_stopping);
     const QVector<const kd::RunRecord*> shown = shownRuns();
     m_exportAction->setEnabled(!shown.isEmpty() && !shown.front()->checkpoints.empty());
+    m_resumeAction->setEnabled(!shown.isEmpty() && canResume(shown.front()));
 }
 
 void MainWindow::updateTitle() {
@@ -863,6 +1121,7 @@ bool MainWindow::openExperiment(const QString& path, QString* error) {
     m_dirty = false;
     m_errorLabel->hide();
     updateTitle();
+    autosaveNow();
     return true;
 }
 
@@ -1015,6 +1274,7 @@ void MainWindow::closeEvent(QCloseEvent* event) {
     }
     if (m_sweepWindow)
         m_sweepWindow->close(); // one app: its windows go together
+    discardAutosave();          // a clean close: nothing to restore next time
     event->accept();
 }
 

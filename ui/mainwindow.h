@@ -5,10 +5,12 @@
 #include "runrecorder.h"
 
 #include <QElapsedTimer>
+#include <QLockFile>
 #include <QMainWindow>
 #include <QPointer>
 #include <QThread>
 
+#include <future>
 #include <map>
 #include <memory>
 #include <vector>
@@ -20,6 +22,7 @@ class QLabel;
 class QListWidget;
 class QProgressBar;
 class QTabWidget;
+class QTimer;
 
 namespace kdui {
 
@@ -59,6 +62,27 @@ public:
     void pauseRun(bool paused);
     void stopRun();
     bool isRunning() const { return m_running; }
+    // Run > Resume: continues the first shown run, stopped or interrupted (a crash, kill -9), from its
+    // per-epoch checkpoints; its curves go back to its last checkpointed epochs and grow from there, and it
+    // ends with the numbers an uninterrupted run would have. False with a message when it cannot.
+    bool resumeRun(QString* error = nullptr);
+    bool canResume(const kd::RunRecord* run) const;
+
+    // Autosave: the runs (settings, curves, results, checkpoint folders) are kept in autosavePath() while
+    // the window is open, rewritten after every epoch and every change; a clean close deletes the file. One
+    // left behind means kdlab ended without closing (a crash, kill -9, power cut): the next start offers
+    // it back (offerAutosaveRestore). Only one kdlab at a time autosaves (a lock file beside it).
+    QString autosavePath() const { return m_autosavePath; }
+    bool hasAutosave() const;
+    // Loads the autosaved runs in place of the current ones; a run that was training is marked stopped
+    // ("interrupted"), ready for Resume. False with a message when the file cannot be read.
+    bool restoreAutosave(QString* error = nullptr);
+    void discardAutosave();
+    // Asks (Restore / Discard) when there is an autosave; for the app's start.
+    void offerAutosaveRestore();
+    void autosaveNow();
+    // false: no autosave (scripted screenshots, tests): releases the lock, leaves any file as it is.
+    void setAutosaveEnabled(bool enabled);
 
     // File operations; false with a message in the error line (or *error) on failure.
     bool saveExperiment(const QString& path, QString* error = nullptr);
@@ -106,11 +130,13 @@ public:
     QAction* pauseAction() const { return m_pauseAction; }
     QAction* stopAction() const { return m_stopAction; }
     QAction* exportAction() const { return m_exportAction; }
+    QAction* resumeAction() const { return m_resumeAction; }
 
 Q_SIGNALS:
     void runStarted();
     void runFinished(); // done, stopped or failed; the run's record is complete
-    void startRequested(const kd::ExperimentConfig& config, bool reuseTeacher, const QString& checkpointDir);
+    void startRequested(const kd::ExperimentConfig& config, bool reuseTeacher, const QString& checkpointDir,
+                        bool resume);
     void analyseRequested(int request, const kd::ExperimentConfig& config, const QVariantMap& checkpoints);
     void teachingViewsUpdated(); // the views show the primary shown run (or their placeholders)
 
@@ -185,6 +211,14 @@ private:
     bool m_askToSave = true;
     bool m_closeWhenStopped = false;
     QString m_filePath;
+    QAction* m_resumeAction = nullptr;
+    QString m_autosavePath; // empty: another kdlab holds the lock, this one does not autosave
+    std::unique_ptr<QLockFile> m_autosaveLock;
+    QTimer* m_autosaveTimer = nullptr;
+    std::future<void> m_autosaveWrite; // the write in flight, if any
+    void scheduleAutosave();
+    void waitForAutosave();
+    void beginRun(kd::RunRecord* record, bool teacherTrains);
 
     // Teaching views: each run's test outputs, from the worker after training, or recomputed from the run's
     // checkpoints after opening a file (one request at a time).

@@ -41,10 +41,15 @@ void TrainingWorker::setAlpha(double alpha) {
 }
 
 void TrainingWorker::start(const kd::ExperimentConfig& config, bool reuseTeacher,
-                           const QString& checkpointDir) {
+                           const QString& checkpointDir, bool resume) {
     yieldCoresToGui();
     m_running = true;
     m_trainer->setPaused(false);
+    m_checkpointWarning.clear();
+    m_trainer->setCheckpointDir(
+        checkpointDir.isEmpty() ? std::string()
+                                : QDir(checkpointDir).filePath(QStringLiteral("checkpoints")).toStdString(),
+        resume);
     kd::ExperimentResult result;
     try {
         result = m_trainer->run(config, reuseTeacher);
@@ -59,7 +64,7 @@ void TrainingWorker::start(const kd::ExperimentConfig& config, bool reuseTeacher
     // Trainer holds an older one); a student that diverged in its first epoch keeps its initial weights.
     const auto reached = [](const kd::ModelResult& m) { return m.epochsTrained > 0 || m.trained; };
     QVariantMap checkpoints;
-    QString warning;
+    QString warning = m_checkpointWarning;
     if (!checkpointDir.isEmpty() && !QDir().mkpath(checkpointDir)) {
         warning = checkpointDir + QStringLiteral(": cannot create the folder");
     } else if (!checkpointDir.isEmpty()) {
@@ -131,6 +136,11 @@ void TrainingWorker::epochFinished(const kd::EpochMetrics& metrics) {
 
 void TrainingWorker::modelDiverged(kd::Role, int, const std::string& message) {
     Q_EMIT diverged(QString::fromStdString(message));
+}
+
+void TrainingWorker::checkpointFailed(const std::string& message) {
+    if (m_checkpointWarning.isEmpty())
+        m_checkpointWarning = QString::fromStdString(message);
 }
 
 void TrainingWorker::stageStarted(int stage, const kd::StageResult& result) {

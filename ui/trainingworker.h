@@ -31,8 +31,11 @@ public:
 
 public Q_SLOTS:
     // Trains one experiment; emits finished() or failed(). When `checkpointDir` is not empty, the models this
-    // run trained (or reused) are saved there as teacher.pt, baseline.pt, student.pt.
-    void start(const kd::ExperimentConfig& config, bool reuseTeacher, const QString& checkpointDir);
+    // run trained (or reused) are saved there as teacher.pt, baseline.pt, student.pt at the end, and every
+    // model after each epoch in checkpointDir/checkpoints; `resume` continues from those (see
+    // kd::Trainer::setCheckpointDir).
+    void start(const kd::ExperimentConfig& config, bool reuseTeacher, const QString& checkpointDir,
+               bool resume = false);
     // Re-creates a saved run's test outputs from its checkpoints (role name -> path); emits analysed().
     void analyse(int request, const kd::ExperimentConfig& config, const QVariantMap& checkpoints);
 
@@ -61,9 +64,11 @@ private:
     void stageStarted(int stage, const kd::StageResult& result) override;
     void stageFinished(int stage, const kd::StageResult& result) override;
     void modelDiverged(kd::Role role, int stage, const std::string& message) override;
+    void checkpointFailed(const std::string& message) override;
 
     std::unique_ptr<kd::Trainer> m_trainer;
     std::atomic<bool> m_running{false};
+    QString m_checkpointWarning; // this run's first per-epoch checkpoint failure (worker thread only)
 };
 
 } // namespace kdui

@@ -25,7 +25,8 @@
 //       },
 //       "batches": {"teacher": [[0.1, 0.9], ...], "baseline": [...], "student": [[0.1, 1.2, 0.7, 0.5], ...]},
 //       "markers": [{"role": "student", "x": 1.25, "temperature": 4, "alpha": 0.7}, ...],
-//       "checkpoints": {"teacher": "/path/teacher.pt", ...}
+//       "checkpoints": {"teacher": "/path/teacher.pt", ...},
+//       "checkpoint_dir": "/path"          (optional: the run's folder, for resuming)
 //     }
 //   ]
 // }
@@ -185,6 +186,8 @@ ordered_json runJson(const RunRecord& run) {
     doc["batches"] = std::move(batches);
     doc["markers"] = std::move(markers);
     doc["checkpoints"] = run.checkpoints;
+    if (!run.checkpointDir.empty())
+        doc["checkpoint_dir"] = run.checkpointDir;
     return doc;
 }
 
@@ -566,6 +569,8 @@ private:
         r.batches = batches(child(n, "batches"));
         r.markers = markers(child(n, "markers"));
         r.checkpoints = checkpoints(child(n, "checkpoints"));
+        if (n.value.contains("checkpoint_dir"))
+            r.checkpointDir = string(n, "checkpoint_dir");
         return r;
     }
 

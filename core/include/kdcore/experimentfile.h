@@ -36,6 +36,10 @@ struct RunRecord {
                                      // student points (saved grouped by role, the order training makes them)
     std::vector<ParameterMarker> markers;
     std::map<std::string, std::string> checkpoints; // "teacher" | "baseline" | "student" -> .pt path
+    // The run's folder: its per-epoch checkpoints are in checkpointDir/checkpoints
+    // (Trainer::setCheckpointDir), what an interrupted run resumes from. Empty: none (e.g. runs saved before
+    // kdlab kept them).
+    std::string checkpointDir;
 };
 
 // .kdlab files: JSON {"format": "kdlab-experiment", "version": 1, "runs": [...]}. Writing is atomic (a
