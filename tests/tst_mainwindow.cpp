@@ -1120,9 +1120,21 @@ void TestMainWindow::autosaveRestoresAfterKill() {
     QVERIFY(!run.batches.empty());
     QVERIFY(run.checkpoints.count("student")); // as far as it got, for the views and export
     QVERIFY(w.hasUnsavedChanges());
+    QVERIFY(w.resumeAction()->isEnabled());
+    // Not a check: pictures to look at, with KDLAB_PLOT_SNAPSHOT_DIR set.
+    const QString snapshots = qEnvironmentVariable("KDLAB_PLOT_SNAPSHOT_DIR");
+    if (!snapshots.isEmpty()) {
+        w.show();
+        QTest::qWait(300);
+        w.grab().save(snapshots + "/mainwindow-restored.png");
+    }
 
     QSignalSpy finished(&w, &MainWindow::runFinished);
     QVERIFY2(w.resumeRun(&error), qPrintable(error));
+    if (!snapshots.isEmpty()) {
+        QTest::qWait(800);
+        w.grab().save(snapshots + "/mainwindow-resuming.png");
+    }
     QVERIFY(finished.wait(120000));
     QCOMPARE(QString::fromStdString(run.status), QString("done"));
 

@@ -468,6 +468,9 @@ bool MainWindow::resumeRun(QString* error) {
     for (const kd::ResumePoint& p : points)
         teacherDone = teacherDone || (p.id == "teacher" && p.complete);
     beginRun(run, !teacherDone && run->config.teacherCheckpoint.empty());
+    for (const kd::ResumePoint& p : points)
+        m_recorder.skipDone(p.id, p.epoch);
+    m_progress->setValue(int(m_recorder.progress() * 1000));
     m_phaseLabel->setText(tr("Resuming from the checkpoints in %1")
                               .arg(QDir::toNativeSeparators(QString::fromStdString(folder))));
     // Not the worker's kept teacher: the one in the checkpoints comes with its epochs for the curves.
@@ -597,7 +600,12 @@ bool MainWindow::restoreAutosave(QString* error) {
     m_dirty = true; // restored, not saved anywhere but the autosave
     m_errorLabel->hide();
     updateTitle();
-    m_phaseLabel->setText(tr("Restored %n autosaved run(s)", nullptr, int(m_runs.size())));
+    for (const auto& r : m_runs)
+        if (r->error.rfind("Interrupted", 0) == 0) // said where it is seen, not only in a tooltip
+            showError(
+                tr("Run %1 was interrupted: kdlab ended while it trained. Run > Resume continues it from "
+                   "its last finished epoch.")
+                    .arg(indexOf(r.get()) + 1));
     return true;
 }
 
@@ -848,6 +856,8 @@ void MainWindow::updateRunItem(int index) {
         text += tr(": baseline %1").arg(percent(baseline));
     if (run.status == "running")
         text += tr(" (running)");
+    else if (run.status == "stopped" && run.error.rfind("Interrupted", 0) == 0)
+        text += tr(" (interrupted)");
     else if (run.status == "stopped")
         text += tr(" (stopped)");
     else if (run.status == "failed")

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 
 namespace kdui {
 namespace {
@@ -101,18 +102,35 @@ RunRecorder::Update RunRecorder::addBatch(const kd::BatchMetrics& m) {
     return u;
 }
 
+void RunRecorder::skipDone(const std::string& id, int epochs) {
+    double cost = m_studentCost; // baseline, student, born-again generations, direct KD
+    if (id == "teacher")
+        cost = m_teacherTrains ? m_teacherCost : 0.0;
+    else if (id.rfind("member-", 0) == 0)
+        cost = m_stageCosts.empty()
+                   ? m_teacherCost
+                   : m_stageCosts[std::min(m_stageCosts.size() - 1,
+                                           std::size_t(std::max(0, std::atoi(id.c_str() + 7) - 1)))];
+    else if (id == "assistant" && !m_stageCosts.empty())
+        cost = m_stageCosts[0];
+    m_skippedWork += double(std::max(0, epochs)) * cost;
+}
+
 double RunRecorder::progress() const {
     if (m_batchesPerEpoch <= 0)
-        return 0;
+        return m_totalCost > 0 ? std::min(1.0, m_skippedWork / m_totalCost) : 0;
     const double total = double(m_batchesPerEpoch) * m_totalCost;
-    return total > 0 ? std::min(1.0, m_doneWork / total) : 0;
+    return total > 0 ? std::min(1.0, (m_doneWork + m_skippedWork * double(m_batchesPerEpoch)) / total) : 0;
 }
 
 double RunRecorder::etaSeconds() const {
+    // From the pace of this session's work only (a resumed run's earlier epochs took no time here).
     const double p = progress();
-    if (p <= 0.01 || m_elapsed < 1.0)
+    const double total = double(m_batchesPerEpoch) * m_totalCost;
+    const double fresh = total > 0 ? m_doneWork / total : 0;
+    if (fresh <= 0.01 || m_elapsed < 1.0)
         return -1;
-    return m_elapsed * (1 - p) / p;
+    return m_elapsed * (1 - p) / fresh;
 }
 
 } // namespace kdui

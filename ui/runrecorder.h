@@ -22,6 +22,10 @@ public:
     // curves are the teacher's, the baseline's and the student's.
     Update addBatch(const kd::BatchMetrics& metrics);
 
+    // A resumed run: model `id` (kd::ResumePoint::id, e.g. "student", "member-2") has `epochs` done already,
+    // so the progress starts past them. Call after begin().
+    void skipDone(const std::string& id, int epochs);
+
     double progress() const;   // 0..1 over the whole run
     double etaSeconds() const; // < 0 while not yet known
 
@@ -45,6 +49,7 @@ private:
     int m_emaCount = 0;
     int m_batchesPerEpoch = 0;
     double m_doneWork = 0;
+    double m_skippedWork = 0; // skipDone's, in batch costs per batch of an epoch
     double m_elapsed = 0;
 };
 
