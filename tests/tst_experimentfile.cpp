@@ -193,6 +193,7 @@ void compareRun(const kd::RunRecord& a, const kd::RunRecord& b, const QString& w
         compareMarkers(a.markers[i], b.markers[i], where + QStringLiteral(".markers[%1]").arg(i));
         KD_STOP_IF_FAILED();
     }
+    KD_SAME(checkpointDir);
     KD_SAME(checkpoints.size());
     for (const auto& [role, path] : a.checkpoints) {
         const auto it = b.checkpoints.find(role);
@@ -314,6 +315,8 @@ kd::RunRecord makeRun(int i, bool plain = false) {
                          {"student", "/tmp/caf\xc3\xa9/student.pt"}};
     if (i == 2)
         r.checkpoints = {{"student", "runs/s.pt"}};
+    if (i == 0) // where its per-epoch checkpoints are, for Resume (optional: absent for run 2)
+        r.checkpointDir = "/tmp/runs/20240501-140311-123";
     return r;
 }
 
