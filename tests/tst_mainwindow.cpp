@@ -1110,8 +1110,21 @@ void TestMainWindow::autosaveRestoresAfterKill() {
     QVERIFY(!w.hasAutosave());
     QVERIFY(QFile::copy(autosave, w.autosavePath()));
     QVERIFY(w.hasAutosave());
+    // The start's question, answered Restore (and pictured with KDLAB_PLOT_SNAPSHOT_DIR set).
+    const QString snapshots = qEnvironmentVariable("KDLAB_PLOT_SNAPSHOT_DIR");
+    w.show();
+    QString question;
+    QTimer::singleShot(0, [&] {
+        QTRY_VERIFY(qobject_cast<QMessageBox*>(QApplication::activeModalWidget()) != nullptr);
+        auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget());
+        question = box->text();
+        if (!snapshots.isEmpty())
+            box->grab().save(snapshots + "/autosave-offer.png");
+        box->button(QMessageBox::Yes)->click();
+    });
+    w.offerAutosaveRestore();
+    QVERIFY2(question.contains("did not close properly"), qPrintable(question));
     QString error;
-    QVERIFY2(w.restoreAutosave(&error), qPrintable(error));
     QCOMPARE(int(w.runs().size()), 1);
     const kd::RunRecord& run = *w.runs().front();
     QCOMPARE(QString::fromStdString(run.status), QString("stopped"));
@@ -1121,10 +1134,9 @@ void TestMainWindow::autosaveRestoresAfterKill() {
     QVERIFY(run.checkpoints.count("student")); // as far as it got, for the views and export
     QVERIFY(w.hasUnsavedChanges());
     QVERIFY(w.resumeAction()->isEnabled());
+    QVERIFY2(w.errorLabel()->text().contains("interrupted"), qPrintable(w.errorLabel()->text()));
     // Not a check: pictures to look at, with KDLAB_PLOT_SNAPSHOT_DIR set.
-    const QString snapshots = qEnvironmentVariable("KDLAB_PLOT_SNAPSHOT_DIR");
     if (!snapshots.isEmpty()) {
-        w.show();
         QTest::qWait(300);
         w.grab().save(snapshots + "/mainwindow-restored.png");
     }
