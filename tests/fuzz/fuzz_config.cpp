@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -29,8 +30,14 @@ void checkRoundTrip(const kd::ExperimentConfig& config) {
 }
 
 void checkConfig(const kd::ExperimentConfig& config) {
-    fuzz::accepts("validateConfig", [&] { kd::validateConfig(config); });
-    fuzz::accepts("ensembleMemberSpecs", [&] { kd::ensembleMemberSpecs(config); });
+    // ensembleMemberSpecs only on a valid config, as kdlab calls it: before validateConfig's range check,
+    // ensemble_size 555551024 makes that many copies of the teacher's spec (17 GB).
+    if (fuzz::accepts("validateConfig", [&] { kd::validateConfig(config); }) && config.method == "ensemble") {
+        std::vector<std::string> members;
+        fuzz::mustSucceed("ensembleMemberSpecs", [&] { members = kd::ensembleMemberSpecs(config); });
+        fuzz::check(!members.empty() && members.size() <= 16,
+                    "validateConfig accepted an ensemble of " + std::to_string(members.size()));
+    }
     checkRoundTrip(config);
 }
 

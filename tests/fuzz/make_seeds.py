@@ -96,7 +96,7 @@ FLAGS = {
     "flag-teacher-epochs": "--teacher-epochs=3", "flag-seed-max": "--seed=18446744073709551615",
     "flag-lr": "--lr=0.001", "flag-omit-class": "--omit-class=-1", "flag-method": "--method=ensemble",
     "flag-ensemble-teachers": "--ensemble-teachers=mlp:64; lenet5", "flag-out": "--out=runs/x",
-    "bad-flag-unknown": "--colour=red", "bad-flag-fraction": "--epochs=1.5", "bad-flag-range": "--threads=99999999999",
+    "bad-flag-ensemble-size-huge": "--ensemble-size=555551024", "bad-flag-unknown": "--colour=red", "bad-flag-fraction": "--epochs=1.5", "bad-flag-range": "--threads=99999999999",
 }
 
 
