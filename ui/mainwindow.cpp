@@ -579,23 +579,7 @@ bool MainWindow::restoreAutosave(QString* error) {
                 r.checkpoints[role] = path;
         }
     }
-    m_outputs.clear();
-    m_analysisErrors.clear();
-    m_analysing = nullptr;
-    ++m_analysisRequest;
-    m_runs.clear();
-    {
-        const QSignalBlocker block(m_runList);
-        m_runList->clear();
-    }
-    for (kd::RunRecord& r : records) {
-        m_runs.push_back(std::make_unique<kd::RunRecord>(std::move(r)));
-        m_runList->addItem(QString());
-        updateRunItem(int(m_runs.size()) - 1);
-    }
-    if (!m_runs.empty())
-        m_panel->setConfig(m_runs.back()->config);
-    selectRuns({int(m_runs.size()) - 1});
+    replaceRuns(std::move(records));
     m_filePath.clear();
     m_dirty = true; // restored, not saved anywhere but the autosave
     m_errorLabel->hide();
@@ -1095,21 +1079,7 @@ bool MainWindow::saveExperiment(const QString& path, QString* error) {
     return true;
 }
 
-bool MainWindow::openExperiment(const QString& path, QString* error) {
-    auto fail = [&](const QString& message) {
-        if (error)
-            *error = message;
-        showError(message);
-        return false;
-    };
-    if (m_running)
-        return fail(tr("%1: cannot open an experiment while a run is training (stop it first)").arg(path));
-    std::vector<kd::RunRecord> records;
-    try {
-        records = kd::loadExperimentFile(path.toStdString());
-    } catch (const std::exception& e) {
-        return fail(QString::fromStdString(e.what())); // the current runs stay as they were
-    }
+void MainWindow::replaceRuns(std::vector<kd::RunRecord> records) {
     m_outputs.clear();
     m_analysisErrors.clear();
     m_analysing = nullptr; // a pending answer is ignored (request numbers move on)
@@ -1127,6 +1097,24 @@ bool MainWindow::openExperiment(const QString& path, QString* error) {
     if (!m_runs.empty())
         m_panel->setConfig(m_runs.back()->config);
     selectRuns({int(m_runs.size()) - 1});
+}
+
+bool MainWindow::openExperiment(const QString& path, QString* error) {
+    auto fail = [&](const QString& message) {
+        if (error)
+            *error = message;
+        showError(message);
+        return false;
+    };
+    if (m_running)
+        return fail(tr("%1: cannot open an experiment while a run is training (stop it first)").arg(path));
+    std::vector<kd::RunRecord> records;
+    try {
+        records = kd::loadExperimentFile(path.toStdString());
+    } catch (const std::exception& e) {
+        return fail(QString::fromStdString(e.what())); // the current runs stay as they were
+    }
+    replaceRuns(std::move(records));
     m_filePath = path;
     m_dirty = false;
     m_errorLabel->hide();

@@ -218,6 +218,8 @@ private:
     std::future<void> m_autosaveWrite; // the write in flight, if any
     void scheduleAutosave();
     void waitForAutosave();
+    // The runs of an opened file or a restored autosave in place of the current ones; the last is selected.
+    void replaceRuns(std::vector<kd::RunRecord> records);
     void beginRun(kd::RunRecord* record, bool teacherTrains);
 
     // Teaching views: each run's test outputs, from the worker after training, or recomputed from the run's

@@ -2,6 +2,8 @@
 #include "kdcore/error.h"
 #include "kdcore/modelspec.h"
 
+#include "jsondepth.h"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -100,18 +102,6 @@ const char* typeName(Type t) {
         return "a number";
     }
     return "";
-}
-
-// True when `v` nests more than `levels` arrays/objects deep (the recursion stops there).
-bool nestedDeeperThan(const json& v, int levels) {
-    if (!v.is_structured())
-        return false;
-    if (levels == 0)
-        return true;
-    for (const json& e : v)
-        if (nestedDeeperThan(e, levels - 1))
-            return true;
-    return false;
 }
 
 // A wrong value as quoted in a message. dump() recurses once per level: a file nested 100000 deep (200 KB)

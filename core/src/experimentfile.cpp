@@ -42,6 +42,8 @@
 #include "kdcore/error.h"
 #include "kdcore/report.h"
 
+#include "jsondepth.h"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -242,18 +244,6 @@ std::string experimentText(const std::vector<RunRecord>& runs, const std::string
 }
 
 // ---- reading ----
-
-// True when `v` nests more than `levels` arrays/objects deep (the recursion stops there).
-bool nestedDeeperThan(const json& v, int levels) {
-    if (!v.is_structured())
-        return false;
-    if (levels == 0)
-        return true;
-    for (const json& e : v)
-        if (nestedDeeperThan(e, levels - 1))
-            return true;
-    return false;
-}
 
 // A value and where it is in the file ("runs[1].result.history[0]"), for messages.
 struct Node {
