@@ -68,10 +68,12 @@ for t in $targets; do
     dict=()
     [ -f "$here/$t.dict" ] && dict=(-dict="$here/$t.dict")
     # The outer timeout only guards against libFuzzer itself hanging (-timeout catches a slow input).
+    t0=$(date +%s)
     timeout --kill-after=10 $((seconds + 120)) "$build/fuzz_$t" "${dict[@]}" -max_total_time="$seconds" \
         -timeout=10 -rss_limit_mb=2048 -max_len="$max_len" -print_final_stats=1 -artifact_prefix="$artifacts/" \
         "$work" "$seeds" >"$log" 2>&1
     rc=$?
+    took=$(($(date +%s) - t0))
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
     last=$(grep -E '^#[0-9]+' "$log" | tail -n 1)
     cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$last")
@@ -85,7 +87,7 @@ for t in $targets; do
         what=$(grep -m1 -E "$findings" "$log" | cut -c1-160)
         result="FAILED (exit $rc): ${what:-see log}; input: ${artifact:-none saved}; log: $log"
     fi
-    printf 'fuzz_%-10s %s s, %s runs, cov %s, ft %s, corpus %s: %s\n' "$t" "$seconds" "${runs:-?}" "${cov:-?}" \
+    printf 'fuzz_%-10s %s s, %s runs, cov %s, ft %s, corpus %s: %s\n' "$t" "$took" "${runs:-?}" "${cov:-?}" \
         "${ft:-?}" "${corp:-?}" "$result"
 done
 echo "fuzz: total $(($(date +%s) - start)) s"
