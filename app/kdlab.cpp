@@ -10,6 +10,7 @@
 #include <QTabWidget>
 #include <QTimer>
 
+#include <clocale>
 #include <cstdio>
 #include <cstdlib>
 
@@ -40,6 +41,10 @@ int main(int argc, char* argv[]) {
         return 2;
     }
     QApplication app(argc, argv);
+    // QApplication set the user's locale for the C library: in de_DE strtod reads "0.3" as 0, and the spec
+    // and settings parsers (std C++, as in kdlab-cli) would refuse the default teacher. Numbers in files and
+    // specs are always written with a '.', whatever the language; Qt's own formatting uses QLocale.
+    std::setlocale(LC_NUMERIC, "C");
     QApplication::setApplicationName(QStringLiteral("kdlab"));
     QApplication::setOrganizationName(QStringLiteral("kdlab"));
     QApplication::setApplicationVersion(QStringLiteral(KDLAB_VERSION));

@@ -225,6 +225,12 @@ std::vector<std::uint8_t> readMaybeGzipFile(const std::string& path) {
             throw Error(path + ": corrupt or truncated gzip data");
         }
         out.insert(out.end(), chunk.data(), chunk.data() + (chunk.size() - zs.avail_out));
+        // A gzip expands up to ~1000x: a small hostile file must not take all memory. 1 GiB holds any real
+        // image set (EMNIST's largest split is ~550 MB).
+        if (out.size() > (std::size_t(1) << 30)) {
+            inflateEnd(&zs);
+            throw Error(path + ": unpacks to more than 1 GiB, far larger than an image set");
+        }
         if (status == Z_OK && zs.avail_in == 0 && zs.avail_out != 0) {
             inflateEnd(&zs);
             throw Error(path + ": truncated gzip data");
