@@ -156,17 +156,21 @@ void TestMainWindow::temperatureChangeMidRunReachesEngineAndMarksCurves() {
     kd::ExperimentConfig c = tinyConfig(3);
     c.temperature = 2.0;
     w.setConfig(c);
-    QSignalSpy batches(w.worker(), &kdui::TrainingWorker::batchReported);
+    // The worker's batches as this (GUI) thread receives them: a QSignalSpy on a worker signal appends on the
+    // training thread while this one reads it (Qt 6.4's QSignalSpy has no lock), a data race.
+    std::vector<kd::BatchMetrics> batches;
+    QObject receiver; // on this thread, so the connection is queued here
+    connect(w.worker(), &kdui::TrainingWorker::batchReported, &receiver,
+            [&](const kd::BatchMetrics& m) { batches.push_back(m); });
     QSignalSpy finished(&w, &MainWindow::runFinished);
     QVERIFY(w.startRun());
     // Wait until the distilled student trains, then move the slider to the right end (T = 20).
-    QTRY_VERIFY_WITH_TIMEOUT(
-        !batches.isEmpty() && batches.last().at(0).value<kd::BatchMetrics>().role == Role::Student, 60000);
+    QTRY_VERIFY_WITH_TIMEOUT(!batches.empty() && batches.back().role == Role::Student, 60000);
     w.panel()->temperatureSlider()->setValue(kdui::ExperimentPanel::kSliderSteps);
     QCOMPARE(w.panel()->temperature(), 20.0);
     QVERIFY(finished.wait(60000));
     // The engine trained the later batches at the new T.
-    const auto last = batches.last().at(0).value<kd::BatchMetrics>();
+    const kd::BatchMetrics last = batches.back();
     QCOMPARE(last.role, Role::Student);
     QCOMPARE(last.temperature, 20.0);
     const kd::RunRecord* run = w.runs().front().get();
@@ -181,10 +185,12 @@ void TestMainWindow::stopTakesEffectWithinOneSecond() {
     MainWindow w;
     w.setAskToSave(false);
     w.setConfig(tinyConfig(50));
-    QSignalSpy batches(w.worker(), &kdui::TrainingWorker::batchReported);
+    int batches = 0; // counted on this thread (see temperatureChangeMidRunReachesEngineAndMarksCurves)
+    QObject receiver;
+    connect(w.worker(), &kdui::TrainingWorker::batchReported, &receiver, [&] { ++batches; });
     QSignalSpy finished(&w, &MainWindow::runFinished);
     QVERIFY(w.startRun());
-    QVERIFY(batches.wait(30000));
+    QTRY_VERIFY_WITH_TIMEOUT(batches > 0, 30000);
     QElapsedTimer clock;
     clock.start();
     w.stopRun();
@@ -201,9 +207,11 @@ void TestMainWindow::closingDuringTrainingStopsAndExitsCleanly() {
     w->setAskToSave(false);
     w->setConfig(tinyConfig(50));
     w->show();
-    QSignalSpy batches(w->worker(), &kdui::TrainingWorker::batchReported);
+    int batches = 0; // counted on this thread (see temperatureChangeMidRunReachesEngineAndMarksCurves)
+    QObject receiver;
+    connect(w->worker(), &kdui::TrainingWorker::batchReported, &receiver, [&] { ++batches; });
     QVERIFY(w->startRun());
-    QVERIFY(batches.wait(30000));
+    QTRY_VERIFY_WITH_TIMEOUT(batches > 0, 30000);
     QElapsedTimer clock;
     clock.start();
     w->close(); // stops the run, and closes once the worker has finished
