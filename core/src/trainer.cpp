@@ -607,7 +607,7 @@ struct Trainer::Impl {
         };
         std::vector<torch::Tensor> good = snapshot();
         int goodEpoch = 0;
-        // Stopped: back to the weights after the last whole epoch, those the results were measured on.
+        // Stopped or diverged: back to the last good weights, those the results were measured on.
         auto restoreGood = [&] {
             torch::NoGradGuard noGrad;
             const std::vector<torch::Tensor> params = net->parameters();
@@ -650,12 +650,7 @@ struct Trainer::Impl {
         }
         // `what`: "batch 8 of epoch 2 gave a loss of" or "the test loss after epoch 3 was".
         auto diverge = [&](const std::string& what, double value) {
-            {
-                torch::NoGradGuard noGrad;
-                const std::vector<torch::Tensor> params = net->parameters();
-                for (std::size_t i = 0; i < params.size(); ++i)
-                    params[i].copy_(good[i]);
-            }
+            restoreGood();
             const std::string name =
                 job.stage >= 0 ? result->stages[std::size_t(job.stage)].name : roleName(role);
             if (!evaluate(net, mr.testLoss, mr.testAccuracy, &testLogits))
