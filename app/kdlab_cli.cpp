@@ -5,6 +5,7 @@
 #include "kdcore/modelspec.h"
 #include "kdcore/predict.h"
 #include "kdcore/report.h"
+#include "kdcore/stats.h"
 #include "kdcore/sweep.h"
 #include "kdcore/trainer.h"
 
@@ -21,6 +22,7 @@
 #include <sstream>
 #include <string>
 #include <unistd.h>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -44,7 +46,7 @@ trains, DIR/checkpoints holds each model after its last finished epoch, for --re
 
 options (a config file's keys are these names with '_' for '-'; flags override the file):
   --config FILE.json       settings file
-  --dataset NAME           fashion-mnist (default), mnist-digits, or idx:PATH
+  --dataset NAME           fashion-mnist (default), mnist, mnist-digits, or idx:PATH
   --train-limit N          use the first N training images (0: all)
   --test-limit N           use the first N test images (0: all)
   --transfer-limit N       students train on the first N training images only (0: all)
@@ -56,6 +58,10 @@ options (a config file's keys are these names with '_' for '-'; flags override t
   --alpha A                weight of the soft (teacher) loss, 0..1
   --epochs N               epochs for each student
   --teacher-epochs N       epochs for the teacher
+  --augment A              none (default), shift (random moves by up to --shift-pixels, zero-filled) or
+                           shift-flip (also mirrored left-right: for clothing, not digits); every model alike,
+                           and the distilled student's soft targets come from the teacher on the same views
+  --shift-pixels N         largest shift for --augment, 0..8 (default 2)
   --batch-size N           mini-batch size
   --lr X                   learning rate
   --optimizer NAME         adam or sgd (with --momentum)
@@ -71,6 +77,9 @@ options (a config file's keys are these names with '_' for '-'; flags override t
   --device D               auto, cpu or cuda
   --threads N              LibTorch intra-op threads (0: auto, all usable cores)
   --out DIR                output folder (default: runs/YYYYMMDD-HHMMSS)
+  --teacher-cache DIR|off  where trained teachers are kept and looked up by their settings, so the same
+                           teacher is not trained twice (default: $KDLAB_TEACHER_CACHE, else
+                           ~/.local/share/kdlab/teachers; off: neither read nor written)
   --resume DIR             continue the interrupted run in DIR from its last checkpoints (DIR/checkpoints,
                            one per model, saved after every epoch), with DIR/config.json's settings: the
                            final numbers are those of the run uninterrupted
@@ -185,6 +194,11 @@ public:
         std::fprintf(stderr, "warning: %s\n", message.c_str());
     }
 
+    void warning(const std::string& message) override {
+        endBar();
+        std::fprintf(stderr, "warning: %s\n", message.c_str());
+    }
+
     void checkpointFailed(const std::string& message) override {
         endBar();
         std::fprintf(stderr, "warning: %s (training goes on; this model cannot be resumed)\n",
@@ -277,13 +291,34 @@ ParsedArgs parseArgs(int argc, char** argv, int first, const std::vector<std::st
     return args;
 }
 
+// --teacher-cache DIR|off, else the default folder (kd::defaultTeacherCacheDir).
+std::string teacherCacheDir(const ParsedArgs& args) {
+    const auto it = args.extra.find("teacher-cache");
+    if (it == args.extra.end())
+        return kd::defaultTeacherCacheDir();
+    if (it->second.empty())
+        throw kd::Error("--teacher-cache: expected a folder or off");
+    return it->second == "off" ? std::string() : it->second;
+}
+
 void printSummary(const kd::ExperimentResult& r) {
     for (const kd::ComparisonRow& row : kd::methodComparison(r))
         std::printf("%-13s %-28s %10lld params  test_acc %.4f  test_loss %.4f\n", row.label.c_str(),
                     row.model.spec.c_str(), static_cast<long long>(row.model.stats.params),
                     row.model.testAccuracy, row.model.testLoss);
-    const auto gap =
-        kd::gapRecovered(r.teacher.testAccuracy, r.baseline.testAccuracy, r.student.testAccuracy);
+    // Each model against the baseline on the same test images: is the difference more than the noise?
+    std::string studentLabel = "student", teacherLabel = "teacher";
+    for (const kd::ComparisonRow& row : kd::methodComparison(r)) {
+        studentLabel = row.key == "student" ? row.label : studentLabel;
+        teacherLabel = row.key == "teacher" ? row.label : teacherLabel;
+    }
+    const std::pair<std::string, const kd::PairedTest*> comparisons[] = {
+        {studentLabel, &r.studentVsBaseline}, {teacherLabel, &r.teacherVsBaseline}};
+    for (const auto& [label, test] : comparisons)
+        if (test->valid())
+            std::printf("%s vs baseline: %s%s\n", label.c_str(), kd::describePairedTest(*test).c_str(),
+                        test->significant() ? "" : " (within the test set's noise)");
+    const auto gap = kd::gapRecovered(r);
     for (const kd::ComparisonRow& row : kd::methodComparison(r))
         if (!row.model.divergence.empty())
             std::printf("%s\n", row.model.divergence.c_str());
@@ -296,9 +331,7 @@ void printSummary(const kd::ExperimentResult& r) {
         std::printf("distillation recovered %.0f%% of the teacher-baseline gap (%+.2f points of accuracy)\n",
                     *gap * 100, (r.student.testAccuracy - r.baseline.testAccuracy) * 100);
     else
-        std::printf(
-            "the teacher is not better than the baseline, so there is no gap to recover: train the teacher "
-            "longer or pick a stronger one\n");
+        std::printf("%s\n", kd::noGapReason(r).c_str());
 }
 
 kd::ExperimentConfig configFromArgs(const ParsedArgs& args) {
@@ -368,7 +401,7 @@ private:
 
 int sweepCommand(int argc, char** argv) {
     const ParsedArgs args =
-        parseArgs(argc, argv, 2, {"temperatures", "alphas", "students", "seeds", "shard"});
+        parseArgs(argc, argv, 2, {"temperatures", "alphas", "students", "seeds", "shard", "teacher-cache"});
     kd::SweepPlan plan;
     plan.base = configFromArgs(args);
     for (const auto& [name, value] : args.extra) {
@@ -399,6 +432,7 @@ int sweepCommand(int argc, char** argv) {
     kd::ensureWritableDirectory(plan.base.out);
 
     kd::SweepRunner runner;
+    runner.trainer().setTeacherCacheDir(teacherCacheDir(args));
     SweepPrinter printer(runner);
     runner.setObserver(&printer);
     printer.onRow = [&] { kd::writeSweepFiles(plan.base.out, runner.rows()); };
@@ -634,7 +668,7 @@ kd::ExperimentConfig resumeConfig(const ParsedArgs& args, const std::string& dir
 }
 
 int runCommand(int argc, char** argv) {
-    const ParsedArgs args = parseArgs(argc, argv, 2, {"export", "resume"});
+    const ParsedArgs args = parseArgs(argc, argv, 2, {"export", "resume", "teacher-cache"});
     const bool resuming = args.extra.count("resume") > 0;
     kd::ExperimentConfig config =
         resuming ? resumeConfig(args, args.extra.at("resume")) : configFromArgs(args);
@@ -654,6 +688,7 @@ int runCommand(int argc, char** argv) {
     // Each model's checkpoint after every epoch, in DIR/checkpoints, and the settings in DIR/config.json once
     // the first epoch is saved: what `run --resume DIR` continues from after an interruption or a crash.
     trainer.setCheckpointDir(config.out + "/checkpoints", resuming);
+    trainer.setTeacherCacheDir(teacherCacheDir(args));
     if (!resuming)
         printer.onFirstEpoch = [&config] {
             kd::ExperimentConfig saved = config;
@@ -674,7 +709,8 @@ int runCommand(int argc, char** argv) {
 
     kd::writeTextFile(config.out + "/summary.json", kd::summaryJson(config, result));
     kd::writeTextFile(config.out + "/metrics.csv", kd::metricsCsv(result));
-    if ((result.teacher.trained || !config.teacherCheckpoint.empty()) && config.method != "ensemble")
+    if ((result.teacher.trained || !config.teacherCheckpoint.empty() || !result.teacherFromCache.empty()) &&
+        config.method != "ensemble")
         trainer.saveCheckpoint(kd::Role::Teacher, config.out + "/teacher.pt");
     for (std::size_t i = 0; i < result.stages.size(); ++i)
         if (result.stages[i].model.trained)

@@ -40,6 +40,8 @@ void compareConfigs(const kd::ExperimentConfig& a, const kd::ExperimentConfig& b
     QCOMPARE(a.ensembleTeachers, b.ensembleTeachers);
     QCOMPARE(a.generations, b.generations);
     QCOMPARE(a.assistant, b.assistant);
+    QCOMPARE(a.augment, b.augment);
+    QCOMPARE(a.shiftPixels, b.shiftPixels);
     QCOMPARE(a.epochs, b.epochs);
     QCOMPARE(a.teacherEpochs, b.teacherEpochs);
     QCOMPARE(a.batchSize, b.batchSize);
@@ -71,6 +73,8 @@ const char* const kEveryKey = R"({
     "ensemble_teachers": "mlp:64; lenet5",
     "generations": 4,
     "assistant": "mlp:256",
+    "augment": "shift-flip",
+    "shift_pixels": 3,
     "epochs": 11,
     "teacher_epochs": 13,
     "batch_size": 64,
@@ -102,6 +106,8 @@ kd::ExperimentConfig everyKeyConfig() {
     c.ensembleTeachers = "mlp:64; lenet5";
     c.generations = 4;
     c.assistant = "mlp:256";
+    c.augment = "shift-flip";
+    c.shiftPixels = 3;
     c.epochs = 11;
     c.teacherEpochs = 13;
     c.batchSize = 64;

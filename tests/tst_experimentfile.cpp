@@ -1,8 +1,9 @@
-// .kdlab experiment files: exact round trips (a method's stages included), atomic saving, and a clear refusal
-// of every kind of bad file.
+// .kdlab experiment files: exact round trips (a method's stages and the paired tests included), atomic
+// saving, and a clear refusal of every kind of bad file.
 #include "kdcore/config.h"
 #include "kdcore/error.h"
 #include "kdcore/experimentfile.h"
+#include "kdcore/stats.h"
 
 #include "testutil.h"
 
@@ -123,6 +124,17 @@ void compareEpochs(const kd::EpochMetrics& a, const kd::EpochMetrics& b, const Q
     KD_SAME(elapsedSeconds);
 }
 
+void comparePairedTests(const kd::PairedTest& a, const kd::PairedTest& b, const QString& where) {
+    KD_SAME(n);
+    KD_SAME(both);
+    KD_SAME(onlyA);
+    KD_SAME(onlyB);
+    KD_SAME(difference);
+    KD_SAME(low);
+    KD_SAME(high);
+    KD_SAME(pValue);
+}
+
 void compareResults(const kd::ExperimentResult& a, const kd::ExperimentResult& b, const QString& where) {
     compareModels(a.teacher, b.teacher, where + ".teacher");
     KD_STOP_IF_FAILED();
@@ -140,6 +152,10 @@ void compareResults(const kd::ExperimentResult& a, const kd::ExperimentResult& b
         compareEpochs(a.history[i], b.history[i], where + QStringLiteral(".history[%1]").arg(i));
         KD_STOP_IF_FAILED();
     }
+    comparePairedTests(a.studentVsBaseline, b.studentVsBaseline, where + ".studentVsBaseline");
+    KD_STOP_IF_FAILED();
+    comparePairedTests(a.teacherVsBaseline, b.teacherVsBaseline, where + ".teacherVsBaseline");
+    KD_STOP_IF_FAILED();
     KD_SAME(method);
     KD_SAME(stages.size());
     for (std::size_t i = 0; i < a.stages.size(); ++i) {
@@ -284,6 +300,12 @@ kd::RunRecord makeRun(int i, bool plain = false) {
     if (i == 2) // a student that diverged (the key is only written then)
         res.student.divergence =
             "student diverged: batch 3 of epoch 1 gave a loss of NaN; \"kept\" caf\xc3\xa9";
+    // Paired tests on the 500 + i test images: run 0 has both, run 1 (failed) none, run 2 (stopped) the
+    // teacher's only.
+    if (i == 0)
+        res.studentVsBaseline = kd::pairedTestFromCounts(500, 400, 40, 15);
+    if (i != 1)
+        res.teacherVsBaseline = kd::pairedTestFromCounts(500 + i, 380 + i, 70, 3);
     res.stopped = i == 2;
     res.teacherLogitsSeconds = 0.8;
     res.totalSeconds = 4321.25 + i;
@@ -459,6 +481,8 @@ private slots:
     void load_rejectsField();
     void toJson_methodLayout();
     void load_fileWithoutMethods();
+    void comparisons_data();
+    void comparisons();
 };
 
 void TestExperimentFile::roundTrip_data() {
@@ -974,6 +998,21 @@ void TestExperimentFile::load_rejectsField_data() {
         "runs[1].markers[0].temperature: expected a number, got \"4\"");
     row("checkpoints null", "runs[1].checkpoints", QJsonValue::Null,
         "runs[1].checkpoints: expected an object, got null");
+    // Paired tests (issue 15): counts, non-negative, that add up.
+    row("comparisons an array", "runs[0].result.comparisons", QJsonArray{},
+        "runs[0].result.comparisons: expected an object, got an array");
+    row("comparison null", "runs[0].result.comparisons.teacher_vs_baseline", QJsonValue::Null,
+        "runs[0].result.comparisons.teacher_vs_baseline: expected an object, got null");
+    row("comparison n missing", "runs[0].result.comparisons.student_vs_baseline.n", kRemove,
+        "runs[0].result.comparisons.student_vs_baseline.n: missing");
+    row("comparison only_a negative", "runs[0].result.comparisons.student_vs_baseline.only_a", -1,
+        "runs[0].result.comparisons.student_vs_baseline.only_a: expected a count (0 or more), got -1");
+    row("comparison both a fraction", "runs[0].result.comparisons.teacher_vs_baseline.both", 2.5,
+        "runs[0].result.comparisons.teacher_vs_baseline.both: expected a whole number, got 2.5");
+    row("comparison counts above n", "runs[0].result.comparisons.teacher_vs_baseline.n", 100,
+        "runs[0].result.comparisons.teacher_vs_baseline: both + only_a + only_b is more than n (100)");
+    row("comparison only_b beyond int64", "runs[0].result.comparisons.student_vs_baseline.only_b", 1e19,
+        "runs[0].result.comparisons.student_vs_baseline.only_b: expected a whole number");
     // The config's ranges (issue 7: T <= 0, alpha outside [0, 1], batch size 0, epochs < 0), a misspelled
     // model preset, and its types.
     row("config temperature 0", "runs[0].config.temperature", 0, "runs[0].config.temperature: must be > 0");
@@ -1043,6 +1082,55 @@ void TestExperimentFile::load_fileWithoutMethods() {
     // "method": "kd" written out by hand is the same.
     const QByteArray explicitKd = editedJson(text, "runs[0].result.method", "kd");
     compareRuns(kd::experimentFromJson(explicitKd.toStdString(), "kd.kdlab"), runs);
+}
+
+// Paired tests are kept as their counts and computed again when read; files from before them (no
+// "comparisons", or one key of it missing) load with those comparisons not made.
+void TestExperimentFile::comparisons_data() {
+    QTest::addColumn<QString>("removed"); // empty: none
+    QTest::addColumn<bool>("studentKept");
+    QTest::addColumn<bool>("teacherKept");
+    QTest::newRow("both kept") << QString() << true << true;
+    QTest::newRow("an old file without comparisons")
+        << QStringLiteral("runs[0].result.comparisons") << false << false;
+    QTest::newRow("an old file with the teacher's only")
+        << QStringLiteral("runs[0].result.comparisons.student_vs_baseline") << false << true;
+}
+
+void TestExperimentFile::comparisons() {
+    QFETCH(QString, removed);
+    QFETCH(bool, studentKept);
+    QFETCH(bool, teacherKept);
+    std::vector<kd::RunRecord> runs = makeRuns(3, true);
+    QByteArray text = QByteArray::fromStdString(kd::experimentToJson(runs));
+    const QJsonObject doc = QJsonDocument::fromJson(text).object();
+    // Only the counts are written, and only for the comparisons made.
+    const QJsonObject kept = doc["runs"][0]["result"]["comparisons"]["student_vs_baseline"].toObject();
+    QCOMPARE(kept.keys(), (QStringList{"both", "n", "only_a", "only_b"}));
+    QCOMPARE(kept["only_a"].toInt(), 40);
+    QVERIFY(!doc["runs"][1]["result"].toObject().contains("comparisons")); // none made
+    QVERIFY(!doc["runs"][2]["result"]["comparisons"].toObject().contains("student_vs_baseline"));
+    QCOMPARE(doc["runs"][2]["result"]["comparisons"]["teacher_vs_baseline"]["n"].toInt(), 502);
+
+    if (!removed.isEmpty()) {
+        text = editedJson(text, removed, kRemove);
+        if (!studentKept)
+            runs[0].result.studentVsBaseline = kd::PairedTest();
+        if (!teacherKept)
+            runs[0].result.teacherVsBaseline = kd::PairedTest();
+    }
+    std::vector<kd::RunRecord> loaded;
+    const QString msg =
+        testutil::errorMessage([&] { loaded = kd::experimentFromJson(text.toStdString(), "x.kdlab"); });
+    QVERIFY2(msg == "<no error>", qPrintable(msg));
+    compareRuns(loaded, runs);
+    KD_STOP_IF_FAILED();
+    QCOMPARE(loaded[0].result.studentVsBaseline.valid(), studentKept);
+    QCOMPARE(loaded[0].result.teacherVsBaseline.valid(), teacherKept);
+    if (studentKept) { // what the counts give: 40 against 15 of 500
+        QCOMPARE(loaded[0].result.studentVsBaseline.difference, 25.0 / 500);
+        QVERIFY(loaded[0].result.studentVsBaseline.significant());
+    }
 }
 
 void TestExperimentFile::load_rejectsField() {

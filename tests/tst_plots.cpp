@@ -176,6 +176,46 @@ void fillRealistic(kd::RunRecord& run, double temperature, double alpha, double 
     }
 }
 
+// Gives `run` paired tests on `n` test images that agree with its final accuracies: `discordant` images
+// (at least the difference) where each student or the teacher disagrees with the baseline. The accuracies
+// become the counts' (rounded to whole images).
+void addPairedTests(kd::RunRecord& run, std::int64_t n, std::int64_t discordant) {
+    kd::ExperimentResult& r = run.result;
+    const std::int64_t baseline = std::llround(r.baseline.testAccuracy * double(n));
+    auto test = [&](kd::ModelResult& model) {
+        const std::int64_t right = std::llround(model.testAccuracy * double(n));
+        std::int64_t d = std::max(discordant, std::abs(right - baseline));
+        d += (d + right - baseline) % 2 != 0; // onlyA - onlyB = right - baseline
+        const std::int64_t onlyA = (d + right - baseline) / 2, onlyB = d - onlyA;
+        model.testAccuracy = double(right) / double(n);
+        return kd::pairedTestFromCounts(n, right - onlyA, onlyA, onlyB);
+    };
+    r.studentVsBaseline = test(r.student);
+    r.teacherVsBaseline = test(r.teacher);
+    r.baseline.testAccuracy = double(baseline) / double(n);
+}
+
+// The title element's text as drawn.
+QString titleOf(const QCustomPlot& plot) {
+    for (int i = 0; i < plot.plotLayout()->elementCount(); ++i)
+        if (auto* title = qobject_cast<QCPTextElement*>(plot.plotLayout()->elementAt(i)))
+            return title->text();
+    return {};
+}
+
+// Whether every line of the title fits the chart's width.
+bool titleFits(const QCustomPlot& plot) {
+    for (int i = 0; i < plot.plotLayout()->elementCount(); ++i)
+        if (auto* title = qobject_cast<QCPTextElement*>(plot.plotLayout()->elementAt(i))) {
+            const QFontMetrics fm(title->font());
+            for (const QString& line : title->text().split(QLatin1Char('\n')))
+                if (fm.horizontalAdvance(line) > plot.width())
+                    return false;
+            return true;
+        }
+    return false;
+}
+
 } // namespace
 
 class TestPlots : public QObject {
@@ -195,6 +235,9 @@ private Q_SLOTS:
     void barChartTitleWrapsWhenNarrow();
     void barChartLatestAccuracies();
     void barChartThreeRunsAndCsv();
+    void barChartPairedTests_data();
+    void barChartPairedTests();
+    void comparisonsText();
     void replotThrottle();
     void saveFiles();
     void saveIntoMissingFolder();
@@ -625,6 +668,116 @@ void TestPlots::barChartThreeRunsAndCsv() {
              qPrintable(lines.join('\n')));
 }
 
+// With its paired tests a run's title says the distilled student's difference from the baseline with its
+// interval and p, and the gap recovered only where the teacher is significantly better than the baseline.
+void TestPlots::barChartPairedTests_data() {
+    QTest::addColumn<double>("teacher");
+    QTest::addColumn<double>("baseline");
+    QTest::addColumn<double>("student");
+    QTest::addColumn<QList<qint64>>("teacherCounts"); // n, both, only teacher, only baseline
+    QTest::addColumn<QList<qint64>>("studentCounts"); // n, both, only student, only baseline
+    QTest::addColumn<QStringList>("expected");        // parts of the title
+    QTest::addColumn<bool>("gapShown");
+    // Without the test the teacher's 0.2-point lead gave "gap recovered: 1000%".
+    QTest::newRow("the teacher leads by 0.2 points on 1,000 images: noise")
+        << 0.862 << 0.860 << 0.880 << QList<qint64>{1000, 850, 12, 10} << QList<qint64>{1000, 840, 40, 20}
+        << QStringList{"distilled vs baseline: +2.00 points (95% CI ", ", p = 0.0",
+                       "no gap: the teacher's lead (+0.20 points, p = 0.83) is within noise"}
+        << false;
+    QTest::newRow("the teacher significantly better")
+        << 0.90 << 0.80 << 0.85 << QList<qint64>{1000, 780, 120, 20} << QList<qint64>{1000, 790, 60, 10}
+        << QStringList{"distilled vs baseline: +5.00 points (95% CI +3.", ", p < 0.0001); gap recovered: 50%"}
+        << true;
+    QTest::newRow("the teacher significantly worse")
+        << 0.80 << 0.90 << 0.85 << QList<qint64>{1000, 780, 20, 120} << QList<qint64>{1000, 830, 20, 70}
+        << QStringList{"distilled vs baseline: -5.00 points (95% CI -",
+                       "; no gap: the teacher is not better than the baseline"}
+        << false;
+}
+
+void TestPlots::barChartPairedTests() {
+    QFETCH(double, teacher);
+    QFETCH(double, baseline);
+    QFETCH(double, student);
+    QFETCH(QList<qint64>, teacherCounts);
+    QFETCH(QList<qint64>, studentCounts);
+    QFETCH(QStringList, expected);
+    QFETCH(bool, gapShown);
+    kd::RunRecord run = makeRun("T=2 a=0.5", teacher, baseline, student);
+    run.result.teacherVsBaseline =
+        kd::pairedTestFromCounts(teacherCounts[0], teacherCounts[1], teacherCounts[2], teacherCounts[3]);
+    run.result.studentVsBaseline =
+        kd::pairedTestFromCounts(studentCounts[0], studentCounts[1], studentCounts[2], studentCounts[3]);
+    kdui::AccuracyBarChart chart;
+    chart.setRuns({&run});
+    const QString text = chart.gapText(&run);
+    for (const QString& part : expected)
+        QVERIFY2(text.contains(part), qPrintable(text));
+    // A percentage only where the gap is real.
+    QCOMPARE(text.contains(QRegularExpression(QStringLiteral("\\d%(?! CI)"))), gapShown);
+    QCOMPARE(text.contains(QStringLiteral("gap recovered")), gapShown);
+    const QString csv = chart.dataCsv();
+    QCOMPARE(csv.contains(QStringLiteral(",0.5\n")), gapShown);
+
+    // The title fits a narrow chart (half a small window) on two lines: the comparison, then the gap.
+    chart.resize(420, 300);
+    chart.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&chart));
+    QTRY_VERIFY(titleOf(chart).contains(QLatin1Char('\n')));
+    QCOMPARE(titleOf(chart).replace(QLatin1Char('\n'), QLatin1Char(' ')), text);
+    QVERIFY2(
+        titleOf(chart).section(QLatin1Char('\n'), 1).startsWith(QLatin1String(gapShown ? "gap" : "no gap")),
+        qPrintable(titleOf(chart)));
+    QTRY_VERIFY2(titleFits(chart), qPrintable(titleOf(chart))); // once redrawn at that width
+
+    // Among several runs, each says it under its name.
+    const kd::RunRecord other = makeRun("other", 0.90, 0.80, 0.82);
+    chart.setRuns({&run, &other});
+    auto ticker = chart.xAxis->ticker().dynamicCast<QCPAxisTickerText>();
+    QVERIFY(ticker);
+    const QString tick = ticker->ticks().value(1);
+    QVERIFY2(tick.contains(QStringLiteral("distilled ")) && tick.contains(QStringLiteral(" pts, p ")),
+             qPrintable(tick));
+    QVERIFY2(tick.contains(QStringLiteral("gap recovered: 50%")) == gapShown, qPrintable(tick));
+    if (!gapShown)
+        QVERIFY2(tick.contains(QStringLiteral("no gap")), qPrintable(tick));
+    QVERIFY(ticker->ticks().value(2).contains(QStringLiteral("gap recovered: 20%"))); // no tests: as before
+}
+
+// The run list's tooltip: both comparisons in full, then the gap or why there is none.
+void TestPlots::comparisonsText() {
+    kd::ExperimentResult r;
+    QCOMPARE(kdui::comparisonsText(r), QString()); // no tests yet (or an older file)
+    r.teacher.testAccuracy = 0.862;
+    r.baseline.testAccuracy = 0.860;
+    r.student.testAccuracy = 0.880;
+    r.studentVsBaseline = kd::pairedTestFromCounts(1000, 840, 40, 20);
+    r.teacherVsBaseline = kd::pairedTestFromCounts(1000, 850, 12, 10);
+    QCOMPARE(
+        kdui::comparisonsText(r),
+        QStringLiteral("distilled vs baseline: +2.00 points (95% CI +0.48 to +3.56), McNemar p = 0.013 on "
+                       "1,000 test images\n"
+                       "teacher vs baseline: +0.20 points (95% CI -0.75 to +1.16), McNemar p = 0.83 on "
+                       "1,000 test images\n"
+                       "The teacher's lead (+0.20 points, 95% CI -0.75 to +1.16, p = 0.83 on 1,000 test "
+                       "images) is within the test set's noise, so there is no gap to speak of."));
+
+    // A real gap; an ensemble's models go by their names.
+    r.method = "ensemble";
+    r.teacher.testAccuracy = 0.90;
+    r.baseline.testAccuracy = 0.80;
+    r.student.testAccuracy = 0.85;
+    r.teacher.trained = r.baseline.trained = r.student.trained = true;
+    r.studentVsBaseline = kd::pairedTestFromCounts(1000, 790, 60, 10);
+    r.teacherVsBaseline = kd::pairedTestFromCounts(1000, 780, 120, 20);
+    const QStringList lines = kdui::comparisonsText(r).split(QLatin1Char('\n'));
+    QCOMPARE(lines.size(), 3);
+    QVERIFY2(lines[0].startsWith(QStringLiteral("student vs baseline: +5.00 points")), qPrintable(lines[0]));
+    QVERIFY2(lines[1].startsWith(QStringLiteral("ensemble vs baseline: +10.00 points")),
+             qPrintable(lines[1]));
+    QCOMPARE(lines[2], QStringLiteral("gap recovered: 50%"));
+}
+
 void TestPlots::replotThrottle() {
     const kd::RunRecord run = makeRun("r", 0.9, 0.8, 0.82, 2, 10);
     kdui::LossCurvePlot plot;
@@ -824,6 +977,31 @@ void TestPlots::snapshots() {
         snap(plot, QStringLiteral("bars-mixed.png"));
         plot.setRuns({&fresh});
         snap(plot, QStringLiteral("bars-empty.png"));
+
+        // With paired tests on 10,000 test images: a real gap; a teacher whose lead is noise; then in a
+        // narrow chart, and several runs.
+        kd::RunRecord paired = single;
+        paired.name = "T=2 a=0.5 mlp:128";
+        addPairedTests(paired, 10000, 900);
+        plot.setRuns({&paired});
+        snap(plot, QStringLiteral("bars-paired.png"));
+        kd::RunRecord noise = single;
+        noise.name = "weak teacher";
+        noise.result.teacher.testAccuracy = noise.result.baseline.testAccuracy + 0.002;
+        addPairedTests(noise, 1000, 90);
+        plot.setRuns({&noise});
+        snap(plot, QStringLiteral("bars-paired-noise.png"));
+        for (int width : {520, 420}) { // the default window's chart, and half a small window's
+            plot.resize(width, 300);
+            QTest::qWait(120);
+            QVERIFY(
+                plot.grab().save(QDir(out).filePath(QStringLiteral("bars-paired-noise-%1.png").arg(width))));
+        }
+        kd::RunRecord p4 = t4, p1 = t1;
+        addPairedTests(p4, 10000, 900);
+        addPairedTests(p1, 10000, 900);
+        plot.setRuns({&p4, &p1, &noise});
+        snap(plot, QStringLiteral("bars-paired-overlay.png"));
     }
 }
 

@@ -93,6 +93,11 @@ void TestPresets::presetLoadsAndRuns() {
             QFAIL(qPrintable(QString("run %1: %2").arg(i).arg(e.what())));
         }
         QVERIFY(!r.stopped);
+        // A normal run is never flagged as diverged (NaN, Inf or an exploding loss).
+        for (const kd::ModelResult* m : {&r.teacher, &r.baseline, &r.student})
+            QVERIFY2(m->divergence.empty(), m->divergence.c_str());
+        for (const kd::StageResult& st : r.stages)
+            QVERIFY2(st.model.divergence.empty(), st.model.divergence.c_str());
         QCOMPARE(r.student.epochsTrained, 1);
         QCOMPARE(QString::fromStdString(r.student.spec),
                  QString::fromStdString(kd::parseModelSpec(c.student).toString()));

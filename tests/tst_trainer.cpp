@@ -159,6 +159,8 @@ class TestTrainer : public QObject {
 private slots:
     void initTestCase();
     void divergenceStopsThatModelAndKeepsItsLastGoodWeights();
+    void explodingLossIsDivergence_data();
+    void explodingLossIsDivergence();
     void runReportsEveryPhaseEpochAndBatch();
     void learnedModelsBeatChance();
     void sameSeedSameResults();
@@ -1517,7 +1519,9 @@ void TestTrainer::divergenceStopsThatModelAndKeepsItsLastGoodWeights() {
         QVERIFY2(text.startsWith(QString(kd::roleName(role)) + " diverged: batch ") &&
                      text.contains(QLatin1String("lower learning rate (now 99)")) && !text.contains('\n'),
                  qPrintable(text));
-        QVERIFY2(text.contains(QLatin1String("NaN")) || text.contains(QLatin1String("Inf")),
+        // NaN or Inf, or caught before that as a finite explosion.
+        QVERIFY2(text.contains(QLatin1String("NaN")) || text.contains(QLatin1String("Inf")) ||
+                     text.contains(QLatin1String("times its first batch's")),
                  qPrintable(text));
         // Stopped within the batch: the epochs it reports are the good ones, and no batch came after.
         QVERIFY(m.epochsTrained < c.epochs);
@@ -1537,6 +1541,47 @@ void TestTrainer::divergenceStopsThatModelAndKeepsItsLastGoodWeights() {
     const std::string saved = dir.filePath("student.pt").toStdString();
     trainer.saveCheckpoint(kd::Role::Student, saved);
     QCOMPARE(kd::readCheckpointInfo(saved).spec, c.student);
+}
+
+// A loss that explodes without becoming NaN (Adam at lr 50: the loss goes from 2.3 to hundreds of thousands
+// and accuracy to chance) is divergence too: a warning, the last good weights, and the run goes on. A normal
+// run is never flagged (tst_presets runs every preset).
+void TestTrainer::explodingLossIsDivergence_data() {
+    QTest::addColumn<double>("lr");
+    QTest::addColumn<bool>("diverges");
+    QTest::newRow("Adam lr 50") << 50.0 << true;
+    QTest::newRow("Adam lr 20") << 20.0 << true;
+    QTest::newRow("Adam lr 0.001 (normal)") << 0.001 << false;
+    QTest::newRow("Adam lr 0.01 (fast, normal)") << 0.01 << false;
+}
+
+void TestTrainer::explodingLossIsDivergence() {
+    QFETCH(double, lr);
+    QFETCH(bool, diverges);
+    kd::ExperimentConfig c = baseConfig();
+    c.lr = lr;
+    c.teacherEpochs = 2;
+    c.epochs = 2;
+    kd::Trainer trainer;
+    DivergenceRecorder rec;
+    trainer.setObserver(&rec);
+    const kd::ExperimentResult r = trainer.run(c);
+    QVERIFY(!r.stopped);
+    if (!diverges) {
+        QVERIFY(rec.diverged.empty());
+        return;
+    }
+    QVERIFY(!rec.diverged.empty());
+    QCOMPARE(int(rec.diverged[0].first), int(kd::Role::Teacher));
+    const QString text = QString::fromStdString(r.teacher.divergence);
+    QVERIFY2(text.startsWith("teacher diverged: ") && text.contains("times its first batch's") &&
+                 !text.contains('\n'),
+             qPrintable(text));
+    for (const kd::BatchMetrics& b : rec.batches)
+        QVERIFY2(b.loss < 1e4, "an exploded loss was reported as a batch");
+    QVERIFY(std::isfinite(r.teacher.testLoss));
+    // The run went on to the students.
+    QVERIFY(r.student.epochsTrained > 0 || !r.student.divergence.empty());
 }
 
 void TestTrainer::resumeGivesTheUninterruptedNumbers_data() {

@@ -160,10 +160,13 @@ ExperimentPanel::ExperimentPanel(QWidget* parent)
     , m_trainLimit(new QSpinBox(this))
     , m_transferLimit(new QSpinBox(this))
     , m_omitClass(new QSpinBox(this))
+    , m_augment(new QComboBox(this))
+    , m_shiftPixels(new QSpinBox(this))
     , m_lr(new QLineEdit(this)) {
     // Dataset.
     m_dataset->addItem(tr("Fashion-MNIST"), QStringLiteral("fashion-mnist"));
-    m_dataset->addItem(tr("MNIST digits"), QStringLiteral("mnist-digits"));
+    m_dataset->addItem(tr("MNIST (60,000 digits)"), QStringLiteral("mnist"));
+    m_dataset->addItem(tr("MNIST digits (10,000)"), QStringLiteral("mnist-digits"));
     m_dataset->addItem(tr("IDX folder..."), QString());
     m_dataset->setToolTip(
         tr("The images the three models learn from; an IDX folder holds MNIST-format files."));
@@ -269,6 +272,23 @@ ExperimentPanel::ExperimentPanel(QWidget* parent)
     m_omitClass->setSpecialValueText(tr("none"));
     m_omitClass->setToolTip(tr("Leave every image of this class (0-based) out of the students' training "
                                "images: only the teacher sees it. See the Confusion tab afterwards."));
+    // The values are kd::augmentNames(), in that order.
+    m_augment->addItem(tr("none"), QStringLiteral("none"));
+    m_augment->addItem(tr("shift"), QStringLiteral("shift"));
+    m_augment->addItem(tr("shift + flip"), QStringLiteral("shift-flip"));
+    m_augment->setToolTip(
+        tr("New views of the training images each batch, for all three models alike. Shift moves each "
+           "image by up to the pixels below (digits and clothing); shift + flip also mirrors it left-right "
+           "(clothing, not digits: a mirrored 2 is no digit). The distilled student learns from the "
+           "teacher's outputs on the very view it sees."));
+    m_shiftPixels->setRange(0, 8);
+    m_shiftPixels->setSuffix(tr(" px"));
+    m_shiftPixels->setToolTip(tr("The largest shift, in pixels, in each direction (the edge is filled "
+                                 "with black)."));
+    connect(m_augment, &QComboBox::activated, this, [this] {
+        m_shiftPixels->setEnabled(m_augment->currentData().toString() != QLatin1String("none"));
+        Q_EMIT configEdited();
+    });
     auto* lrValidator = new QDoubleValidator(1e-8, 10.0, 8, m_lr);
     lrValidator->setLocale(QLocale::c());
     lrValidator->setNotation(QDoubleValidator::ScientificNotation);
@@ -283,6 +303,8 @@ ExperimentPanel::ExperimentPanel(QWidget* parent)
     adv->addRow(tr("Training images"), m_trainLimit);
     adv->addRow(tr("Student images"), m_transferLimit);
     adv->addRow(tr("Hide class from students"), m_omitClass);
+    adv->addRow(tr("Augmentation"), m_augment);
+    adv->addRow(tr("Largest shift"), m_shiftPixels);
     // Collapsed by default; the settings apply either way.
     adv->setContentsMargins(12, 0, 0, 0);
     m_advancedToggle->setText(tr("Advanced"));
@@ -290,13 +312,14 @@ ExperimentPanel::ExperimentPanel(QWidget* parent)
     m_advancedToggle->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
     m_advancedToggle->setAutoRaise(true);
     m_advancedToggle->setArrowType(Qt::RightArrow);
-    m_advancedToggle->setToolTip(tr("Epochs, learning rate, batch size, seed and training-set size"));
+    m_advancedToggle->setToolTip(
+        tr("Epochs, learning rate, batch size, seed, training-set size and augmentation"));
     connect(m_advancedToggle, &QToolButton::toggled, this, [this](bool open) {
         m_advanced->setVisible(open);
         m_advancedToggle->setArrowType(open ? Qt::DownArrow : Qt::RightArrow);
     });
-    for (QSpinBox* box :
-         {m_epochs, m_teacherEpochs, m_batch, m_seed, m_trainLimit, m_transferLimit, m_omitClass})
+    for (QSpinBox* box : {m_epochs, m_teacherEpochs, m_batch, m_seed, m_trainLimit, m_transferLimit,
+                          m_omitClass, m_shiftPixels})
         connect(box, &QSpinBox::valueChanged, this, &ExperimentPanel::configEdited);
     connect(m_lr, &QLineEdit::textChanged, this, &ExperimentPanel::configEdited);
 
@@ -444,6 +467,8 @@ kd::ExperimentConfig ExperimentPanel::config() const {
     c.trainLimit = m_trainLimit->value();
     c.transferLimit = m_transferLimit->value();
     c.omitClass = m_omitClass->value();
+    c.augment = m_augment->currentData().toString().toStdString();
+    c.shiftPixels = m_shiftPixels->value();
     c.method = m_method->currentData().toString().toStdString();
     c.ensembleSize = m_ensembleSize->value();
     c.ensembleTeachers = m_ensembleTeachers->text().trimmed().toStdString();
@@ -469,6 +494,10 @@ void ExperimentPanel::setConfig(const kd::ExperimentConfig& c) {
     m_trainLimit->setValue(int(std::min<std::int64_t>(c.trainLimit, 100'000'000)));
     m_transferLimit->setValue(int(std::min<std::int64_t>(c.transferLimit, 100'000'000)));
     m_omitClass->setValue(std::min(c.omitClass, 999));
+    const int augment = m_augment->findData(QString::fromStdString(c.augment));
+    m_augment->setCurrentIndex(augment >= 0 ? augment : 0); // an unknown name was refused when loaded
+    m_shiftPixels->setValue(std::clamp(c.shiftPixels, 0, 8));
+    m_shiftPixels->setEnabled(c.augment != "none");
     m_lr->setText(QString::number(c.lr, 'g', 6));
     const int method = m_method->findData(QString::fromStdString(c.method));
     m_method->setCurrentIndex(method >= 0 ? method : 0); // an unknown method was refused when loaded

@@ -87,6 +87,8 @@ public:
     QSpinBox* trainLimitSpin() const { return m_trainLimit; }
     QSpinBox* transferLimitSpin() const { return m_transferLimit; }
     QSpinBox* omitClassSpin() const { return m_omitClass; }
+    QComboBox* augmentBox() const { return m_augment; }
+    QSpinBox* shiftPixelsSpin() const { return m_shiftPixels; }
     QLineEdit* learningRateEdit() const { return m_lr; }
     QLabel* compressionLabel() const { return m_compression; }
     QComboBox* methodBox() const { return m_method; }
@@ -139,6 +141,8 @@ private:
     QSpinBox* m_trainLimit;
     QSpinBox* m_transferLimit;
     QSpinBox* m_omitClass;
+    QComboBox* m_augment;
+    QSpinBox* m_shiftPixels;
     QLineEdit* m_lr;
     QList<QWidget*> m_lockedWhileRunning;
     bool m_syncing = false;

@@ -869,6 +869,9 @@ void MainWindow::updateRunItem(int index) {
         tip += QLatin1Char('\n') + QString::fromStdString(run.error);
     for (const QString& d : divergences)
         tip += QLatin1Char('\n') + d;
+    const QString comparisons = comparisonsText(run.result);
+    if (!comparisons.isEmpty())
+        tip += QLatin1Char('\n') + comparisons;
     item->setToolTip(tip);
     item->setForeground(run.status == "failed" ? QColor(0xb0, 0x00, 0x20) : palette().color(QPalette::Text));
 }

@@ -163,10 +163,13 @@ bool moveIntoPlace(const QString& tmpName, const QString& path) {
     return QFile::rename(tmpName, path);
 }
 
-// Breaks a long one-line message into two lines near its middle (at ": " or ", " where possible).
+// Breaks a long one-line message into two lines: after its first "; " (a run's comparison, then its gap),
+// else near its middle (at ": " or ", " where possible).
 QString wrapInTwo(const QString& text, int maxChars) {
     if (text.size() <= maxChars || text.contains(QLatin1Char('\n')))
         return text;
+    if (const int clause = text.indexOf(QStringLiteral("; ")); clause > 0)
+        return text.left(clause + 1) + QLatin1Char('\n') + text.mid(clause + 2);
     const int middle = text.size() / 2;
     int best = -1;
     for (const QString& sep : {QStringLiteral(": "), QStringLiteral(", "), QStringLiteral(" ")}) {
@@ -307,11 +310,30 @@ QString roleLabel(kd::Role role) {
 }
 
 QString gapRecoveredText(double teacherAccuracy, double baselineAccuracy, double studentAccuracy) {
-    const std::optional<double> gap = kd::gapRecovered(teacherAccuracy, baselineAccuracy, studentAccuracy);
-    if (!gap)
+    return gapRecoveredText(kd::PairedTest(), teacherAccuracy, baselineAccuracy, studentAccuracy);
+}
+
+QString gapRecoveredText(const kd::PairedTest& teacherVsBaseline, double teacherAccuracy,
+                         double baselineAccuracy, double studentAccuracy) {
+    // Short where it follows the distilled student's comparison in the title (two lines in a narrow chart).
+    switch (kd::gapVerdict(teacherVsBaseline, teacherAccuracy, baselineAccuracy)) {
+    case kd::GapVerdict::WithinNoise:
+        return QObject::tr("no gap: the teacher's lead (%1 points, %2) is within noise")
+            .arg(QString::fromStdString(kd::formatPoints(teacherVsBaseline.difference)),
+                 QString::fromStdString(kd::formatPValue(teacherVsBaseline.pValue)));
+    case kd::GapVerdict::TeacherNotBetter:
+        if (teacherVsBaseline.valid())
+            return QObject::tr("no gap: the teacher is not better than the baseline");
         return QObject::tr(
             "The teacher is not better than the baseline, so there is no gap to recover: train the "
             "teacher longer or pick a stronger one.");
+    case kd::GapVerdict::Real:
+        break;
+    }
+    const std::optional<double> gap =
+        kd::gapRecovered(teacherVsBaseline, teacherAccuracy, baselineAccuracy, studentAccuracy);
+    if (!gap)
+        return {};
     double percent = std::round(*gap * 100);
     if (percent == 0)
         percent = 0; // no "-0%"
@@ -321,6 +343,46 @@ QString gapRecoveredText(double teacherAccuracy, double baselineAccuracy, double
     else if (*gap < -1e-9)
         text += QObject::tr(" (the distilled student is worse than the baseline)");
     return text;
+}
+
+QString runVerdictText(const kd::ExperimentResult& result, double teacherAccuracy, double baselineAccuracy,
+                       double studentAccuracy) {
+    const QString gap =
+        gapRecoveredText(result.teacherVsBaseline, teacherAccuracy, baselineAccuracy, studentAccuracy);
+    if (!result.studentVsBaseline.valid())
+        return gap;
+    return QObject::tr("distilled vs baseline: %1")
+               .arg(QString::fromStdString(kd::describeDifference(result.studentVsBaseline))) +
+           QStringLiteral("; ") + gap;
+}
+
+QString comparisonsText(const kd::ExperimentResult& r) {
+    QString studentLabel = QObject::tr("distilled"), teacherLabel = QObject::tr("teacher");
+    if (r.method != "kd") // the method's names: "ensemble", "generation 3", "via assistant"
+        for (const kd::ComparisonRow& row : kd::methodComparison(r)) {
+            if (row.key == "student")
+                studentLabel = QString::fromStdString(row.label);
+            else if (row.key == "teacher")
+                teacherLabel = QString::fromStdString(row.label);
+        }
+    QStringList lines;
+    const std::pair<QString, const kd::PairedTest*> tests[] = {{studentLabel, &r.studentVsBaseline},
+                                                               {teacherLabel, &r.teacherVsBaseline}};
+    for (const auto& [label, test] : tests)
+        if (test->valid())
+            lines << QObject::tr("%1 vs baseline: %2")
+                         .arg(label, QString::fromStdString(kd::describePairedTest(*test)));
+    if (r.teacherVsBaseline.valid()) {
+        if (const std::optional<double> gap = kd::gapRecovered(r)) {
+            lines << QObject::tr("gap recovered: %1%").arg(std::round(*gap * 100) + 0.0, 0, 'f', 0);
+        } else {
+            QString reason = QString::fromStdString(kd::noGapReason(r));
+            if (!reason.isEmpty())
+                reason[0] = reason[0].toUpper();
+            lines << reason + QLatin1Char('.');
+        }
+    }
+    return lines.join(QLatin1Char('\n'));
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -1103,6 +1165,7 @@ struct AccuracyBarChart::Impl {
     QCPBarsGroup* group = nullptr;
     QCPTextElement* title = nullptr;
     QString fullTitle; // the title on one line; shown on two when the chart is too narrow for it
+    QFont titleFont;   // its font where it fits
     QSharedPointer<QCPAxisTickerText> ticker;
     QVector<QCPItemText*> labels;
 
@@ -1179,6 +1242,7 @@ AccuracyBarChart::AccuracyBarChart(QWidget* parent)
     titleFont.setPointSizeF(titleFont.pointSizeF() + 2);
     titleFont.setBold(true);
     plotLayout()->insertRow(0);
+    d->titleFont = titleFont;
     d->title = new QCPTextElement(this, QString(), titleFont);
     d->title->setTextColor(kTextColor);
     d->title->setMargins(QMargins(6, 6, 6, 2));
@@ -1246,8 +1310,8 @@ void AccuracyBarChart::updateRun(const kd::RunRecord* run) {
     }
     const double t = rb.value[0], b = rb.value[1], s = rb.value[2];
     if (t >= 0 && b >= 0 && s >= 0) {
-        rb.gap = kd::gapRecovered(t, b, s);
-        rb.gapText = gapRecoveredText(t, b, s);
+        rb.gap = kd::gapRecovered(run->result.teacherVsBaseline, t, b, s);
+        rb.gapText = runVerdictText(run->result, t, b, s);
     } else {
         rb.gap.reset();
         rb.gapText = tr("gap recovered: not known yet (needs all three models)");
@@ -1301,11 +1365,21 @@ void AccuracyBarChart::rebuildBars() {
             }
         QString tick = rb.name;
         if (!single) {
+            const kd::ExperimentResult& result = rb.run->result;
+            if (result.studentVsBaseline.valid()) // the difference that matters, and whether it is real
+                tick +=
+                    QLatin1Char('\n') +
+                    tr("distilled %1 pts, %2")
+                        .arg(QString::fromStdString(kd::formatPoints(result.studentVsBaseline.difference)),
+                             QString::fromStdString(kd::formatPValue(result.studentVsBaseline.pValue)));
             if (rb.gap)
                 tick += QLatin1Char('\n') +
                         tr("gap recovered: %1%").arg(std::round(*rb.gap * 100) + 0.0, 0, 'f', 0);
             else if (rb.value[0] >= 0 && rb.value[1] >= 0 && rb.value[2] >= 0)
-                tick += QLatin1Char('\n') + tr("no gap: teacher not better");
+                tick += QLatin1Char('\n') + (kd::gapVerdict(result.teacherVsBaseline, rb.value[0],
+                                                            rb.value[1]) == kd::GapVerdict::WithinNoise
+                                                 ? tr("no gap: teacher's lead is noise")
+                                                 : tr("no gap: teacher not better"));
         }
         if (!paramsAgree) // in full while there is room, else short ("50.2k / 102k")
             tick += QLatin1Char('\n') +
@@ -1400,10 +1474,33 @@ QString AccuracyBarChart::titleText() const {
 }
 
 void AccuracyBarChart::fitTitle() {
-    // Over 80 characters, or wider than the chart (a narrow window): two lines.
-    const QFontMetrics fm(d->title->font());
-    const bool fits = width() <= 0 || fm.horizontalAdvance(d->fullTitle) + 24 <= width();
-    d->title->setText(wrapInTwo(d->fullTitle, fits ? 80 : 0));
+    // Over 80 characters, or wider than the chart (a narrow window): two lines. Two lines still too wide (a
+    // run's comparison and its gap in half a small window): a smaller font, bold down to the axis labels'
+    // size, then regular down to 1.5 points less, rather than a verdict cut off at the edges.
+    const bool fits =
+        width() <= 0 || QFontMetrics(d->titleFont).horizontalAdvance(d->fullTitle) + 24 <= width();
+    const QString text = wrapInTwo(d->fullTitle, fits ? 80 : 0);
+    auto fitsIn = [&text, this](const QFont& f) {
+        const QFontMetrics fm(f);
+        for (const QString& line : text.split(QLatin1Char('\n')))
+            if (fm.horizontalAdvance(line) + 24 > width())
+                return false;
+        return true;
+    };
+    QFont titleFont = d->titleFont;
+    const double base = font().pointSizeF();
+    if (width() > 0 && base > 0) {
+        while (!fitsIn(titleFont) && titleFont.bold() && titleFont.pointSizeF() - 0.5 >= base)
+            titleFont.setPointSizeF(titleFont.pointSizeF() - 0.5);
+        if (!fitsIn(titleFont)) {
+            titleFont.setBold(false);
+            titleFont.setPointSizeF(base);
+        }
+        while (!fitsIn(titleFont) && titleFont.pointSizeF() - 0.5 >= base - 1.5)
+            titleFont.setPointSizeF(titleFont.pointSizeF() - 0.5);
+    }
+    d->title->setFont(titleFont);
+    d->title->setText(text);
 }
 
 } // namespace kdui

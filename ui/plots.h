@@ -1,6 +1,7 @@
 #pragma once
 
 #include "kdcore/experimentfile.h"
+#include "kdcore/stats.h"
 
 #include <qcustomplot.h>
 
@@ -150,10 +151,12 @@ private:
 };
 
 // Final (or latest) test accuracy of teacher / baseline / distilled as bars, one group per shown run,
-// labelled with parameter counts, and "gap recovered" = (err_baseline - err_distilled) / (err_baseline -
-// err_teacher) per run; when the teacher is not better than the baseline it says so in plain words instead of
-// a number (the primary run's as the title, the others under their names). y: from a round 5% below the
-// lowest bar to 100%, the axis label saying where it starts.
+// labelled with parameter counts; per run the distilled-vs-baseline difference with its 95% interval and
+// McNemar p (once the run has its paired tests), and "gap recovered" = (err_baseline - err_distilled) /
+// (err_baseline - err_teacher) only where the teacher is significantly better than the baseline; otherwise it
+// says in plain words that the teacher's lead is within the noise, or that it has none (the primary run's as
+// the title, the others under their names). y: from a round 5% below the lowest bar to 100%, the axis label
+// saying where it starts.
 class AccuracyBarChart : public PlotBase {
     Q_OBJECT
 public:
@@ -179,7 +182,22 @@ private:
 // -1 when it has none yet. Shared by the bar chart and the run list.
 double latestAccuracy(const kd::RunRecord* run, kd::Role role);
 
-// The text shown for "gap recovered" given final accuracies (0..1); also used by the run list and tests.
+// The run's paired tests on the test images in full, one line each ("distilled vs baseline: +1.23 points (95%
+// CI +0.61 to +1.85), McNemar p = 0.0004 on 10,000 test images", then the teacher's), then the gap recovered
+// or why there is none; empty before the run has them (in progress, or an older file). The run list's
+// tooltip.
+QString comparisonsText(const kd::ExperimentResult& result);
+
+// The text shown for "gap recovered" given final accuracies (0..1), for a run without paired tests (in
+// progress, or from an older file); tests.
 QString gapRecoveredText(double teacherAccuracy, double baselineAccuracy, double studentAccuracy);
+// The same with the teacher-vs-baseline paired test (kd::gapVerdict decides): a percentage only where the
+// gap is real, else a short "no gap: ..." in words.
+QString gapRecoveredText(const kd::PairedTest& teacherVsBaseline, double teacherAccuracy,
+                         double baselineAccuracy, double studentAccuracy);
+// A run's verdict as the bar chart's title shows it: "distilled vs baseline: +1.23 points (95% CI +0.61 to
+// +1.85, p = 0.0004); gap recovered: 40%" (the first part once the run has its paired tests).
+QString runVerdictText(const kd::ExperimentResult& result, double teacherAccuracy, double baselineAccuracy,
+                       double studentAccuracy);
 
 } // namespace kdui

@@ -20,6 +20,8 @@ TrainingWorker::TrainingWorker(QObject* parent)
     , m_trainer(std::make_unique<kd::Trainer>()) {
     registerMetaTypes();
     m_trainer->setObserver(this);
+    // A teacher trained once (in this session or an earlier one) is loaded, not trained again.
+    m_trainer->setTeacherCacheDir(kd::defaultTeacherCacheDir());
 }
 
 TrainingWorker::~TrainingWorker() = default;
@@ -141,6 +143,12 @@ void TrainingWorker::modelDiverged(kd::Role, int, const std::string& message) {
 void TrainingWorker::checkpointFailed(const std::string& message) {
     if (m_checkpointWarning.isEmpty())
         m_checkpointWarning = QString::fromStdString(message);
+}
+
+void TrainingWorker::warning(const std::string& message) {
+    const QString text = QString::fromStdString(message);
+    m_checkpointWarning =
+        m_checkpointWarning.isEmpty() ? text : m_checkpointWarning + QStringLiteral("; ") + text;
 }
 
 void TrainingWorker::stageStarted(int stage, const kd::StageResult& result) {

@@ -65,6 +65,7 @@ private:
     void stageFinished(int stage, const kd::StageResult& result) override;
     void modelDiverged(kd::Role role, int stage, const std::string& message) override;
     void checkpointFailed(const std::string& message) override;
+    void warning(const std::string& message) override;
 
     std::unique_ptr<kd::Trainer> m_trainer;
     std::atomic<bool> m_running{false};

@@ -69,6 +69,8 @@ const std::vector<Field>& fields() {
         stringField("ensemble_teachers", &ExperimentConfig::ensembleTeachers),
         integerField("generations", &ExperimentConfig::generations),
         stringField("assistant", &ExperimentConfig::assistant),
+        stringField("augment", &ExperimentConfig::augment),
+        integerField("shift_pixels", &ExperimentConfig::shiftPixels),
         integerField("epochs", &ExperimentConfig::epochs),
         integerField("teacher_epochs", &ExperimentConfig::teacherEpochs),
         integerField("batch_size", &ExperimentConfig::batchSize),
@@ -313,6 +315,11 @@ const std::vector<std::string>& methodNames() {
     return names;
 }
 
+const std::vector<std::string>& augmentNames() {
+    static const std::vector<std::string> names = {"none", "shift", "shift-flip"};
+    return names;
+}
+
 std::vector<std::string> ensembleMemberSpecs(const ExperimentConfig& c) {
     std::vector<std::string> specs;
     if (c.ensembleTeachers.find_first_not_of(" \t") == std::string::npos) {
@@ -336,7 +343,7 @@ void validateConfig(const ExperimentConfig& c) {
         throw Error("config: " + key + ": " + problem);
     };
     if (c.dataset.empty())
-        bad("dataset", "empty (expected fashion-mnist, mnist-digits or idx:PATH)");
+        bad("dataset", "empty (expected fashion-mnist, mnist, mnist-digits or idx:PATH)");
     if (c.trainLimit < 0)
         bad("train_limit", "must be >= 0 (0 means the whole set)");
     if (c.testLimit < 0)
@@ -382,6 +389,11 @@ void validateConfig(const ExperimentConfig& c) {
         bad("generations", "must be in 1..10, got " + std::to_string(c.generations));
     if (c.method == "assistant")
         checkSpec("assistant", c.assistant);
+    const auto& augments = augmentNames();
+    if (std::find(augments.begin(), augments.end(), c.augment) == augments.end())
+        bad("augment", "'" + c.augment + "' is not none, shift or shift-flip");
+    if (c.shiftPixels < 0 || c.shiftPixels > 8)
+        bad("shift_pixels", "must be in 0..8, got " + std::to_string(c.shiftPixels));
     if (c.epochs < 0)
         bad("epochs", "must be >= 0");
     if (c.teacherEpochs < 0)

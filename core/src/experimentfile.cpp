@@ -22,6 +22,10 @@
 //         "method": "ensemble",            (optional, absent for kd)
 //         "stages": [{"id": "member-1", "name": "member 1", "kind": "member", "model": {...},
 //                     "history": [...]}, ...]   (optional: a method's extra models)
+//         "comparisons": {"student_vs_baseline": {"n": 10000, "both": 8512, "only_a": 301, "only_b": 177},
+//                         "teacher_vs_baseline": {...}}   (optional, each key too: paired tests on the
+//                         test images, A = student or teacher, B = baseline; the difference, interval and
+//                         p-value are computed again from the counts when read)
 //       },
 //       "batches": {"teacher": [[0.1, 0.9], ...], "baseline": [...], "student": [[0.1, 1.2, 0.7, 0.5], ...]},
 //       "markers": [{"role": "student", "x": 1.25, "temperature": 4, "alpha": 0.7}, ...],
@@ -41,6 +45,7 @@
 #include "kdcore/experimentfile.h"
 #include "kdcore/error.h"
 #include "kdcore/report.h"
+#include "kdcore/stats.h"
 
 #include "jsondepth.h"
 
@@ -161,6 +166,16 @@ ordered_json runJson(const RunRecord& run) {
             result["stages"].push_back(stage);
         }
     }
+
+    // Added with issue 15: only the comparisons made (a stopped run may lack them).
+    ordered_json comparisons = ordered_json::object();
+    for (const auto& [key, test] : {std::make_pair("student_vs_baseline", &run.result.studentVsBaseline),
+                                    std::make_pair("teacher_vs_baseline", &run.result.teacherVsBaseline)})
+        if (test->valid())
+            comparisons[key] = {
+                {"n", test->n}, {"both", test->both}, {"only_a", test->onlyA}, {"only_b", test->onlyB}};
+    if (!comparisons.empty())
+        result["comparisons"] = std::move(comparisons);
 
     ordered_json batches = ordered_json::object();
     for (Role role : kRoles)
@@ -468,7 +483,32 @@ private:
                 r.stages.push_back(stage);
             }
         }
+        if (n.value.contains("comparisons")) {
+            const Node comparisons = child(n, "comparisons");
+            object(comparisons);
+            if (comparisons.value.contains("student_vs_baseline"))
+                r.studentVsBaseline = pairedTest(child(comparisons, "student_vs_baseline"));
+            if (comparisons.value.contains("teacher_vs_baseline"))
+                r.teacherVsBaseline = pairedTest(child(comparisons, "teacher_vs_baseline"));
+        }
         return r;
+    }
+
+    // The four counts of a paired test; the rest is computed from them.
+    PairedTest pairedTest(const Node& n) const {
+        object(n);
+        const char* const keys[] = {"n", "both", "only_a", "only_b"};
+        std::int64_t counts[4];
+        for (int i = 0; i < 4; ++i) {
+            const Node count = child(n, keys[i]);
+            counts[i] = integer<std::int64_t>(count);
+            if (counts[i] < 0)
+                fail(count.path, "expected a count (0 or more), got " + std::to_string(counts[i]));
+        }
+        const std::int64_t total = counts[0];
+        if (counts[1] > total || counts[2] > total - counts[1] || counts[3] > total - counts[1] - counts[2])
+            fail(n.path, "both + only_a + only_b is more than n (" + std::to_string(total) + ")");
+        return pairedTestFromCounts(total, counts[1], counts[2], counts[3]);
     }
 
     // Keys of a role-keyed object ("batches", "checkpoints") must all be role names.

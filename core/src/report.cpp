@@ -15,6 +15,21 @@
 namespace kd {
 namespace {
 
+// null when the comparison was not made (a model not reached).
+nlohmann::json comparisonJson(const PairedTest& t) {
+    if (!t.valid())
+        return nullptr;
+    return {{"n", t.n},
+            {"both", t.both},
+            {"only_a", t.onlyA},
+            {"only_b", t.onlyB},
+            {"difference", t.difference},
+            {"ci_low", t.low},
+            {"ci_high", t.high},
+            {"p_value", t.pValue},
+            {"significant", t.significant()}};
+}
+
 nlohmann::json modelJson(const ModelResult& m) {
     return {{"spec", m.spec},
             {"test_accuracy", m.testAccuracy},
@@ -34,6 +49,73 @@ std::optional<double> gapRecovered(double teacherAccuracy, double baselineAccura
     if (!(gap > 1e-9))
         return std::nullopt;
     return ((1 - baselineAccuracy) - (1 - studentAccuracy)) / gap;
+}
+
+GapVerdict gapVerdict(const PairedTest& teacherVsBaseline, double teacherAccuracy, double baselineAccuracy) {
+    const bool teacherLeads = teacherAccuracy - baselineAccuracy > 1e-9;
+    if (!teacherVsBaseline.valid())
+        return teacherLeads ? GapVerdict::Real : GapVerdict::TeacherNotBetter;
+    if (!teacherLeads || !(teacherVsBaseline.difference > 0))
+        return GapVerdict::TeacherNotBetter;
+    // A lead the test set cannot tell from noise makes the ratio's denominator noise too: with a 0.2-point
+    // lead, a 2-point student gain read as "1000% recovered".
+    return teacherVsBaseline.significant() ? GapVerdict::Real : GapVerdict::WithinNoise;
+}
+
+std::optional<double> gapRecovered(const PairedTest& teacherVsBaseline, double teacherAccuracy,
+                                   double baselineAccuracy, double studentAccuracy) {
+    if (gapVerdict(teacherVsBaseline, teacherAccuracy, baselineAccuracy) != GapVerdict::Real)
+        return std::nullopt;
+    return gapRecovered(teacherAccuracy, baselineAccuracy, studentAccuracy);
+}
+
+std::optional<double> gapRecovered(const ExperimentResult& r) {
+    return gapRecovered(r.teacherVsBaseline, r.teacher.testAccuracy, r.baseline.testAccuracy,
+                        r.student.testAccuracy);
+}
+
+namespace {
+
+// "10,000".
+std::string thousands(std::int64_t n) {
+    std::string digits = std::to_string(n);
+    for (int i = int(digits.size()) - 3; i > 0; i -= 3)
+        digits.insert(std::size_t(i), ",");
+    return digits;
+}
+
+// "+0.20 points, 95% CI -0.35 to +0.75, p = 0.52 on 1,000 test images".
+std::string testFigures(const PairedTest& t) {
+    return formatPoints(t.difference) + " points, 95% CI " + formatPoints(t.low) + " to " +
+           formatPoints(t.high) + ", " + formatPValue(t.pValue) + " on " + thousands(t.n) +
+           (t.n == 1 ? " test image" : " test images");
+}
+
+} // namespace
+
+std::string noGapReason(const PairedTest& teacherVsBaseline, double teacherAccuracy,
+                        double baselineAccuracy) {
+    const std::string advice =
+        "so there is no gap to recover: train the teacher longer or pick a stronger one";
+    switch (gapVerdict(teacherVsBaseline, teacherAccuracy, baselineAccuracy)) {
+    case GapVerdict::Real:
+        return {};
+    case GapVerdict::WithinNoise:
+        return "the teacher's lead (" + testFigures(teacherVsBaseline) +
+               ") is within the test set's noise, so there is no gap to speak of";
+    case GapVerdict::TeacherNotBetter:
+        break;
+    }
+    if (teacherVsBaseline.valid()) {
+        const bool worse = teacherVsBaseline.significant() && teacherVsBaseline.difference < 0;
+        return std::string(worse ? "the teacher is worse than" : "the teacher is not better than") +
+               " the baseline (" + testFigures(teacherVsBaseline) + "), " + advice;
+    }
+    return "the teacher is not better than the baseline, " + advice;
+}
+
+std::string noGapReason(const ExperimentResult& r) {
+    return noGapReason(r.teacherVsBaseline, r.teacher.testAccuracy, r.baseline.testAccuracy);
 }
 
 namespace {
@@ -151,7 +233,10 @@ std::string summaryJson(const ExperimentConfig& config, const ExperimentResult& 
                      {"student_seconds_per_epoch", r.student.secondsPerEpoch},
                      {"teacher_logits_seconds", r.teacherLogitsSeconds},
                      {"total_seconds", r.totalSeconds}};
-    const auto gap = gapRecovered(r.teacher.testAccuracy, r.baseline.testAccuracy, r.student.testAccuracy);
+    // A = the first named model, B = the baseline: difference = accuracy(A) - accuracy(B).
+    doc["comparisons"] = {{"student_vs_baseline", comparisonJson(r.studentVsBaseline)},
+                          {"teacher_vs_baseline", comparisonJson(r.teacherVsBaseline)}};
+    const auto gap = gapRecovered(r);
     doc["gap_recovered"] = gap ? nlohmann::json(*gap) : nlohmann::json(nullptr);
     doc["stopped"] = r.stopped;
     doc["device"] = r.device;

@@ -2,8 +2,10 @@
 #include "fastlinear.h"
 #include "losstensors.h"
 #include "models.h"
+#include "teachercache.h"
 
 #include "kdcore/analysis.h"
+#include "kdcore/augment.h"
 #include "kdcore/error.h"
 #include "kdcore/experimentfile.h"
 #include "kdcore/export.h"
@@ -12,6 +14,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -43,8 +46,32 @@ enum Stream : std::uint64_t {
     kTeacherTrain = 3,
     kStudentTrain = 4,
     kAssistantInit = 5,
-    kDropout = 6 // added to the train stream: each epoch's dropout masks
+    kDropout = 6, // added to the train stream: each epoch's dropout masks
+    kAugment = 20 // added to the train stream: each batch's augmented views (see kdcore/augment.h)
 };
+
+// Divergence without NaN: a loss this many times the model's first batch's (or ln(classes), if larger) is an
+// explosion (Adam at lr 50: a mean of 474,998 against 2.3 at the start), not learning. Normal runs, every
+// preset included, stay far below: their loss falls from its start.
+constexpr double kExplodedBatchFactor = 1000;
+constexpr double kExplodedEpochFactor = 100;
+
+// The augmented views of the batch `x` (a fresh tensor from index_select): transforms drawn from `seed`,
+// applied on the CPU.
+torch::Tensor augmentViews(const torch::Tensor& x, const ExperimentConfig& c, std::uint64_t seed) {
+    torch::Tensor cpu = x.device().is_cpu() ? x.contiguous() : x.to(torch::kCPU).contiguous();
+    const std::vector<ViewTransform> views =
+        drawViewTransforms(c.augment, c.shiftPixels, seed, std::size_t(cpu.size(0)));
+    // One channel per image here; a multi-channel set would move each channel alike.
+    const int rows = int(cpu.size(2)), cols = int(cpu.size(3));
+    const std::int64_t channels = cpu.size(1);
+    std::vector<ViewTransform> perPlane;
+    perPlane.reserve(views.size() * std::size_t(channels));
+    for (const ViewTransform& v : views)
+        perPlane.insert(perPlane.end(), std::size_t(channels), v);
+    applyViewTransforms(cpu.data_ptr<float>(), rows, cols, perPlane);
+    return cpu.to(x.device());
+}
 
 // The teacher's seed: its own when set, so runs with different student seeds can share one teacher.
 std::uint64_t teacherSeed(const ExperimentConfig& c) {
@@ -186,6 +213,29 @@ void measureNet(KdNet net, const torch::Tensor& testX, ModelResult& result, doub
         batch.push_back(timeOnce(many));
     result.latencyMs = median(single) * 1000.0;
     result.imagesPerSecond = double(many.size(0)) / median(batch);
+}
+
+// Identifies a loaded dataset's contents (FNV-1a over sizes, pixels and labels) for the teacher cache: a
+// dataset file replaced under the same name gives another key.
+std::string fingerprint(const Dataset& ds) {
+    std::uint64_t h = 0xcbf29ce484222325ull;
+    auto mix = [&h](const void* data, std::size_t bytes) {
+        const auto* p = static_cast<const unsigned char*>(data);
+        for (std::size_t i = 0; i < bytes; ++i) {
+            h ^= p[i];
+            h *= 0x100000001b3ull;
+        }
+    };
+    for (const ImageSet* set : {&ds.train, &ds.test}) {
+        const std::int64_t dims[3] = {std::int64_t(set->size()), set->rows, set->cols};
+        mix(dims, sizeof dims);
+        mix(set->pixels.data(), set->pixels.size());
+        mix(set->labels.data(), set->labels.size() * sizeof(std::int64_t));
+    }
+    char text[64];
+    std::snprintf(text, sizeof text, "%zu/%zu images, %016llx", ds.train.size(), ds.test.size(),
+                  static_cast<unsigned long long>(h));
+    return text;
 }
 
 } // namespace
@@ -475,6 +525,89 @@ struct Trainer::Impl {
         checkpointDirOpen = true;
     }
 
+    // --- The teacher cache (see Trainer::setTeacherCacheDir) ---
+    std::string teacherCacheDir;
+    std::string dataFingerprint; // of the loaded dataset, for the cache key
+
+    void warn(const std::string& message) {
+        if (observer)
+            observer->warning(message);
+    }
+
+    std::string cacheKey(const ExperimentConfig& c, const ExperimentResult& out) const {
+        return teacherCacheKey(c, dataFingerprint, out.device, out.threads);
+    }
+
+    // A hit gives the cached net in `net` (evaluated on the test set, and saved into the run's checkpoint
+    // folder) and fills out.teacher; a damaged file is reported and ignored.
+    bool loadCachedTeacher(const ExperimentConfig& c, ExperimentResult& out, KdNet& cached) {
+        if (teacherCacheDir.empty() || c.method == "ensemble")
+            return false;
+        const std::string key = cacheKey(c, out);
+        const std::string path = teacherCachePath(teacherCacheDir, key);
+        KdNet net{nullptr};
+        ModelResult mr;
+        try {
+            if (!kd::loadCachedTeacher(path, key, net, mr))
+                return false;
+        } catch (const Error& e) {
+            warn(std::string(e.what()) + "; the teacher cache file is ignored and the teacher trained again");
+            return false;
+        }
+        phase(Phase::Teacher, "teacher reused from cache " + path);
+        net->to(device);
+        const double storedAccuracy = mr.testAccuracy;
+        if (!evaluate(net, mr.testLoss, mr.testAccuracy, &lastTestLogits[int(Role::Teacher)]))
+            return false;
+        if (std::abs(mr.testAccuracy - storedAccuracy) > 1e-9) {
+            warn(path + ": its teacher scores " + std::to_string(mr.testAccuracy) +
+                 " on the test set, not the " + std::to_string(storedAccuracy) +
+                 " it was stored with; ignored, the teacher is trained again");
+            lastTestLogits[int(Role::Teacher)] = torch::Tensor();
+            return false;
+        }
+        cached = net;
+        out.teacher = mr;
+        out.teacherFromCache = path;
+        saveState(Role::Teacher, -1, *net, nullptr, mr, {}, mr.epochsTrained, /*complete=*/true, 0);
+        return true;
+    }
+
+    // A teacher trained to the end (not diverged) goes into the cache; a failure is reported, not thrown.
+    void storeCachedTeacher(const ExperimentConfig& c, const ExperimentResult& out, KdNetImpl& net,
+                            const ModelResult& mr) {
+        if (teacherCacheDir.empty() || !mr.divergence.empty() || mr.epochsTrained != c.teacherEpochs)
+            return;
+        const std::string key = cacheKey(c, out);
+        try {
+            kd::storeCachedTeacher(teacherCachePath(teacherCacheDir, key), key, net, mr);
+        } catch (const Error& e) {
+            warn(std::string(e.what()) + " (the teacher cache is skipped)");
+        }
+    }
+
+    // The paired tests of the last run's models on the test images (kdcore/stats.h).
+    void comparePaired(ExperimentResult& out) const {
+        auto correct = [this](const torch::Tensor& logits) {
+            const torch::Tensor hit = logits.argmax(/*dim=*/1).eq(testY).to(torch::kCPU).contiguous();
+            std::vector<bool> v(std::size_t(hit.size(0)));
+            const bool* p = hit.data_ptr<bool>();
+            for (std::size_t i = 0; i < v.size(); ++i)
+                v[i] = p[i];
+            return v;
+        };
+        const torch::Tensor& t = lastTestLogits[int(Role::Teacher)];
+        const torch::Tensor& b = lastTestLogits[int(Role::Baseline)];
+        const torch::Tensor& s = lastTestLogits[int(Role::Student)];
+        if (!b.defined())
+            return;
+        const std::vector<bool> baselineRight = correct(b);
+        if (s.defined())
+            out.studentVsBaseline = pairedTest(correct(s), baselineRight);
+        if (t.defined())
+            out.teacherVsBaseline = pairedTest(correct(t), baselineRight);
+    }
+
     static Phase phaseOf(Role role) {
         return role == Role::Teacher    ? Phase::Teacher
                : role == Role::Baseline ? Phase::Baseline
@@ -520,6 +653,7 @@ struct Trainer::Impl {
         device = dev;
         input = InputShape{1, dataset->train.rows, dataset->train.cols, dataset->numClasses()};
         datasetKey = key;
+        dataFingerprint = fingerprint(*dataset);
         teacherKey.clear(); // a teacher's cached logits belong to one dataset
         teacher = nullptr;
         members.clear();
@@ -569,10 +703,34 @@ struct Trainer::Impl {
         std::uint64_t seed = 0;
         const torch::Tensor* targets =
             nullptr; // soft-target source (see softTargetLogits); null: labels only
+        // With augmentation, the model(s) whose logits on each augmented batch are the soft targets (one, or
+        // an ensemble's members); the cached `targets` are not used then.
+        std::vector<KdNet> targetNets;
     };
 
-    static Job mainJob(Role role, const ExperimentConfig& c, const torch::Tensor* targets = nullptr) {
-        return Job{role, -1, role == Role::Teacher ? teacherSeed(c) : c.seed, targets};
+    // The teacher's models: the teacher, or an ensemble's members.
+    std::vector<KdNet> teacherNets() const {
+        return teacher.is_empty() ? members : std::vector<KdNet>{teacher};
+    }
+
+    // Soft-target logits for the batch `x` (images `idx`) at temperature t: from the cache, or with
+    // augmentation from a forward pass of the target model(s) on this very batch (consistent teaching).
+    static torch::Tensor batchTargets(const Job& job, const torch::Tensor& x, const torch::Tensor& idx,
+                                      double t, bool augmenting) {
+        if (!augmenting)
+            return softTargetLogits(*job.targets, idx, t);
+        torch::NoGradGuard noGrad;
+        std::vector<torch::Tensor> logits;
+        for (KdNet net : job.targetNets) // handles: forward() is not const
+            logits.push_back(net->forward(x));
+        if (logits.size() == 1)
+            return logits.front();
+        return ensembleTargetLogits(torch::stack(logits), t);
+    }
+
+    static Job mainJob(Role role, const ExperimentConfig& c, const torch::Tensor* targets = nullptr,
+                       std::vector<KdNet> targetNets = {}) {
+        return Job{role, -1, role == Role::Teacher ? teacherSeed(c) : c.seed, targets, std::move(targetNets)};
     }
 
     // The soft targets of the training images `idx` at temperature T, as logits for the distillation loss.
@@ -587,7 +745,12 @@ struct Trainer::Impl {
     bool train(const Job& job, KdNet& net, int epochs, const ExperimentConfig& c, ModelResult& mr,
                torch::Tensor& testLogits) {
         const Role role = job.role;
-        const bool distill = job.targets != nullptr;
+        const bool distill = job.targets != nullptr || !job.targetNets.empty();
+        const bool augmenting = c.augment != "none";
+        if (distill && augmenting && job.targetNets.empty())
+            throw Error("internal: an augmented distillation needs its teacher's models");
+        for (KdNet target : job.targetNets)
+            target->eval();
         const std::uint64_t seed = job.seed;
         const Stream trainStream = role == Role::Teacher ? kTeacherTrain : kStudentTrain;
         auto optimizer = makeOptimizer(net, c);
@@ -648,8 +811,8 @@ struct Trainer::Impl {
             phase(phaseOf(role), name + ": resumed after epoch " + std::to_string(restored.epoch) + " of " +
                                      std::to_string(epochs) + " from " + statePath(modelId(role, job.stage)));
         }
-        // `what`: "batch 8 of epoch 2 gave a loss of" or "the test loss after epoch 3 was".
-        auto diverge = [&](const std::string& what, double value) {
+        // `what`: "batch 8 of epoch 2 gave a loss of +Inf", "the test loss after epoch 3 was NaN", ...
+        auto diverge = [&](const std::string& what) {
             restoreGood();
             const std::string name =
                 job.stage >= 0 ? result->stages[std::size_t(job.stage)].name : roleName(role);
@@ -658,12 +821,11 @@ struct Trainer::Impl {
             char accuracy[32], lr[32];
             std::snprintf(accuracy, sizeof accuracy, "%.2f%%", mr.testAccuracy * 100);
             std::snprintf(lr, sizeof lr, "%g", c.lr);
-            const char* loss = std::isnan(value) ? "NaN" : value > 0 ? "+Inf" : "-Inf";
-            mr.divergence =
-                name + " diverged: " + what + " " + loss + "; its training stopped and it keeps " +
-                (goodEpoch ? "its weights after epoch " + std::to_string(goodEpoch)
-                           : std::string("its initial weights")) +
-                " (test accuracy " + accuracy + "). A lower learning rate (now " + lr + ") usually helps.";
+            mr.divergence = name + " diverged: " + what + "; its training stopped and it keeps " +
+                            (goodEpoch ? "its weights after epoch " + std::to_string(goodEpoch)
+                                       : std::string("its initial weights")) +
+                            " (test accuracy " + accuracy + "). A lower learning rate (now " + lr +
+                            ") usually helps.";
             mr.epochsTrained = goodEpoch;
             mr.secondsPerEpoch = goodEpoch ? trainSeconds / goodEpoch : 0;
             mr.trained = true;
@@ -673,6 +835,19 @@ struct Trainer::Impl {
                 observer->modelDiverged(role, job.stage, mr.divergence);
             return true;
         };
+        auto lossText = [](double v) {
+            if (std::isfinite(v)) {
+                char text[32];
+                std::snprintf(text, sizeof text, "%.6g", v);
+                return std::string(text);
+            }
+            return std::string(std::isnan(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf");
+        };
+        // The scale a finite explosion is measured against (see kExplodedBatchFactor): the first batch's
+        // loss, or chance level's ln(classes) if larger (a resumed model has learned already).
+        double lossScale = std::log(double(std::max(input.classes, 2)));
+        bool firstBatch = true;
+        const std::uint64_t viewSeed = streamSeed(seed, trainStream + kAugment);
         for (int epoch = firstEpoch; epoch <= epochs; ++epoch) {
             net->train();
             // Each epoch's dropout masks from its own seed: an epoch resumed from a checkpoint draws the
@@ -693,15 +868,17 @@ struct Trainer::Impl {
                 }
                 const torch::Tensor idx =
                     perm.slice(/*dim=*/0, b * batchSize, std::min(n, (b + 1) * batchSize));
-                const torch::Tensor x = trainX.index_select(/*dim=*/0, idx);
+                torch::Tensor x = trainX.index_select(/*dim=*/0, idx);
+                if (augmenting)
+                    x = augmentViews(x, c, augmentSeed(viewSeed, epoch, b));
                 const torch::Tensor y = trainY.index_select(/*dim=*/0, idx);
                 const double t = temperature.load();
                 const double a = alpha.load();
                 torch::Tensor out = net->forward(x);
-                torch::Tensor loss, soft, hard;
+                torch::Tensor loss, soft, hard, targets;
                 if (distill) {
-                    LossTensors parts =
-                        distillationLossTensors(out, softTargetLogits(*job.targets, idx, t), y, t, a);
+                    targets = batchTargets(job, x, idx, t, augmenting);
+                    LossTensors parts = distillationLossTensors(out, targets, y, t, a);
                     loss = parts.total;
                     soft = parts.soft;
                     hard = parts.hard;
@@ -709,13 +886,34 @@ struct Trainer::Impl {
                     loss = torch::nn::functional::cross_entropy(out, y);
                 }
                 const double lossValue = loss.item<double>();
-                if (!std::isfinite(lossValue)) // before the step: no update from a NaN or Inf gradient
+                if (firstBatch && std::isfinite(lossValue)) {
+                    lossScale = std::max(lossScale, lossValue);
+                    firstBatch = false;
+                }
+                // Before the step: no update from a NaN, Inf or exploded gradient.
+                if (!std::isfinite(lossValue))
                     return diverge("batch " + std::to_string(b + 1) + " of epoch " + std::to_string(epoch) +
-                                       " gave a loss of",
-                                   lossValue);
+                                   " gave a loss of " + lossText(lossValue));
+                if (lossValue > kExplodedBatchFactor * lossScale)
+                    return diverge("batch " + std::to_string(b + 1) + " of epoch " + std::to_string(epoch) +
+                                   " gave a loss of " + lossText(lossValue) + ", over " +
+                                   lossText(kExplodedBatchFactor) + " times its first batch's (" +
+                                   lossText(lossScale) + ")");
                 optimizer->zero_grad();
                 loss.backward();
                 optimizer->step();
+                if (observer && observer->wantsBatchInputs()) {
+                    TrainingObserver::BatchInputs in;
+                    in.role = role;
+                    in.stage = job.stage;
+                    in.epoch = epoch;
+                    in.batch = b + 1;
+                    in.count = std::size_t(x.size(0));
+                    in.images = toFloats(x);
+                    if (targets.defined())
+                        in.targets = toFloats(targets);
+                    observer->batchInputs(in);
+                }
                 if (observer && observer->wantsBatchLabels()) {
                     const torch::Tensor labels = y.to(torch::kCPU).contiguous();
                     observer->batchLabels(role, labels.data_ptr<std::int64_t>(), std::size_t(labels.size(0)));
@@ -757,7 +955,12 @@ struct Trainer::Impl {
                 return false;
             }
             if (!std::isfinite(em.testLoss)) // the last step made the weights non-finite
-                return diverge("the test loss after epoch " + std::to_string(epoch) + " was", em.testLoss);
+                return diverge("the test loss after epoch " + std::to_string(epoch) + " was " +
+                               lossText(em.testLoss));
+            if (em.trainLoss > kExplodedEpochFactor * lossScale)
+                return diverge("the mean training loss of epoch " + std::to_string(epoch) + " was " +
+                               lossText(em.trainLoss) + ", over " + lossText(kExplodedEpochFactor) +
+                               " times its first batch's (" + lossText(lossScale) + ")");
             good = snapshot();
             goodEpoch = epoch;
             em.temperature = temperature.load();
@@ -789,17 +992,21 @@ struct Trainer::Impl {
 
     // A complete teacher: cache its logits on the training set and keep it for later runs. Returns false
     // (and keeps nothing) when stopped meanwhile.
+    // With augmentation the soft targets come from the teacher per batch, so no logits are cached.
     bool adoptTeacher(KdNet& net, const ModelResult& mr, const std::string& key, ExperimentResult& out) {
-        phase(Phase::TeacherLogits, "computing teacher logits");
-        const auto t0 = Clock::now();
-        torch::Tensor logits = predictAll(net, trainX, &stopRequested);
-        if (!logits.defined()) {
-            out.teacher = mr;
-            return false;
+        torch::Tensor logits;
+        if (config->augment == "none") {
+            phase(Phase::TeacherLogits, "computing teacher logits");
+            const auto t0 = Clock::now();
+            logits = predictAll(net, trainX, &stopRequested);
+            if (!logits.defined()) {
+                out.teacher = mr;
+                return false;
+            }
+            out.teacherLogitsSeconds = secondsSince(t0);
         }
         teacherLogits = logits;
         teacherTestLogits = lastTestLogits[int(Role::Teacher)];
-        out.teacherLogitsSeconds = secondsSince(t0);
         teacher = net;
         members.clear();
         kept.memberResults.clear();
@@ -863,7 +1070,10 @@ struct Trainer::Impl {
 
     // A trained model's logits on every training image, to teach the next model (born-again, assistant).
     // Undefined when stopped.
+    // With augmentation the next model learns from `net` per batch: an empty (defined) tensor is returned.
     torch::Tensor trainLogitsOf(KdNet& net, const std::string& what) {
+        if (config->augment != "none")
+            return torch::empty({0});
         phase(Phase::TeacherLogits, "computing " + what + " logits");
         return predictAll(net, trainX, &stopRequested);
     }
@@ -884,14 +1094,16 @@ struct Trainer::Impl {
             if (!trainStage(job, specs[i], kTeacherInit, 0, c.teacherEpochs, c, out, testLogits[i]))
                 return false;
         }
-        phase(Phase::TeacherLogits, "computing the ensemble members' logits");
         const auto t0 = Clock::now();
         std::vector<torch::Tensor> trainLogits;
-        for (KdNet& net : stageNets) {
-            torch::Tensor logits = predictAll(net, trainX, &stopRequested);
-            if (!logits.defined())
-                return false;
-            trainLogits.push_back(logits);
+        if (c.augment == "none") { // with augmentation the members teach per batch
+            phase(Phase::TeacherLogits, "computing the ensemble members' logits");
+            for (KdNet& net : stageNets) {
+                torch::Tensor logits = predictAll(net, trainX, &stopRequested);
+                if (!logits.defined())
+                    return false;
+                trainLogits.push_back(logits);
+            }
         }
         ModelResult mr;
         bool same = true;
@@ -911,7 +1123,7 @@ struct Trainer::Impl {
         mr.epochsTrained = c.teacherEpochs;
         mr.trained = true;
         lastTestLogits[int(Role::Teacher)] = test;
-        teacherLogits = torch::stack(trainLogits);
+        teacherLogits = trainLogits.empty() ? torch::Tensor() : torch::stack(trainLogits);
         teacherTestLogits = test;
         out.teacherLogitsSeconds = secondsSince(t0);
         teacher = nullptr;
@@ -928,6 +1140,7 @@ struct Trainer::Impl {
     // generation starts from its own weights (generation 1's are the kd student's).
     bool trainBornAgain(const ExperimentConfig& c, const std::string& spec, ExperimentResult& out) {
         torch::Tensor targets = teacherLogits;
+        std::vector<KdNet> targetNets = teacherNets();
         torch::Tensor unused;
         for (int g = 1; g < c.generations; ++g) {
             const std::string n = std::to_string(g);
@@ -936,10 +1149,11 @@ struct Trainer::Impl {
                   "born-again generation " + n + " of " + std::to_string(c.generations) + ": " + spec +
                       ", learns from " +
                       (g == 1 ? std::string("the teacher") : "generation " + std::to_string(g - 1)));
-            const Job job{Role::Student, stage, c.seed, &targets};
+            const Job job{Role::Student, stage, c.seed, &targets, targetNets};
             if (!trainStage(job, spec, kStudentInit, std::uint64_t(g - 1), c.epochs, c, out, unused))
                 return false;
             targets = trainLogitsOf(stageNets.back(), "generation " + n + "'s");
+            targetNets = {stageNets.back()};
             if (!targets.defined())
                 return false;
         }
@@ -949,7 +1163,7 @@ struct Trainer::Impl {
                                   (c.generations == 1 ? std::string("the teacher")
                                                       : "generation " + std::to_string(c.generations - 1)));
         student = buildNet(spec, c.seed, kStudentInit, out.student, std::uint64_t(c.generations - 1));
-        return train(mainJob(Role::Student, c, &targets), student, c.epochs, c, out.student,
+        return train(mainJob(Role::Student, c, &targets, targetNets), student, c.epochs, c, out.student,
                      lastTestLogits[int(Role::Student)]);
     }
 
@@ -959,22 +1173,23 @@ struct Trainer::Impl {
         torch::Tensor unused;
         const int assistant = addStage(out, "assistant", "assistant", "assistant");
         phase(Phase::Student, "distilling the teacher assistant " + c.assistant + " from the teacher");
-        if (!trainStage(Job{Role::Student, assistant, c.seed, &teacherLogits}, c.assistant, kAssistantInit, 0,
-                        c.epochs, c, out, unused))
+        if (!trainStage(Job{Role::Student, assistant, c.seed, &teacherLogits, teacherNets()}, c.assistant,
+                        kAssistantInit, 0, c.epochs, c, out, unused))
             return false;
         const torch::Tensor assistantLogits = trainLogitsOf(stageNets.back(), "the assistant's");
+        const KdNet assistantNet = stageNets.back();
         if (!assistantLogits.defined())
             return false;
         const int direct = addStage(out, "direct", "direct KD", "direct");
         phase(Phase::Student,
               "distilling student " + c.student + " directly from the teacher (for comparison)");
-        if (!trainStage(Job{Role::Student, direct, c.seed, &teacherLogits}, c.student, kStudentInit, 0,
-                        c.epochs, c, out, unused))
+        if (!trainStage(Job{Role::Student, direct, c.seed, &teacherLogits, teacherNets()}, c.student,
+                        kStudentInit, 0, c.epochs, c, out, unused))
             return false;
         phase(Phase::Student, "distilling student " + c.student + " from the assistant");
         student = buildNet(c.student, c.seed, kStudentInit, out.student);
-        return train(mainJob(Role::Student, c, &assistantLogits), student, c.epochs, c, out.student,
-                     lastTestLogits[int(Role::Student)]);
+        return train(mainJob(Role::Student, c, &assistantLogits, {assistantNet}), student, c.epochs, c,
+                     out.student, lastTestLogits[int(Role::Student)]);
     }
 };
 
@@ -1044,6 +1259,20 @@ std::vector<ResumePoint> readResumePoints(const std::string& dir) {
     return points;
 }
 
+void Trainer::setTeacherCacheDir(const std::string& dir) {
+    d->teacherCacheDir = dir;
+}
+
+std::string defaultTeacherCacheDir() {
+    if (const char* env = std::getenv("KDLAB_TEACHER_CACHE"); env && *env)
+        return std::string(env) == "off" ? std::string() : std::string(env);
+    if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg)
+        return std::string(xdg) + "/kdlab/teachers";
+    if (const char* home = std::getenv("HOME"); home && *home)
+        return std::string(home) + "/.local/share/kdlab/teachers";
+    return {};
+}
+
 void Trainer::setTrainBaseline(bool train) {
     d->trainBaseline = train;
 }
@@ -1078,7 +1307,8 @@ ExperimentResult Trainer::run(const ExperimentConfig& config, bool reuseTeacher)
         const bool ensemble = config.method == "ensemble";
         std::string teacherKey = d->datasetKey + "|" + config.teacher + "|" + config.teacherCheckpoint + "|" +
                                  std::to_string(config.teacherEpochs) + "|" +
-                                 std::to_string(teacherSeed(config));
+                                 std::to_string(teacherSeed(config)) + "|" + config.augment + "|" +
+                                 std::to_string(config.shiftPixels);
         if (ensemble)
             for (const std::string& spec : ensembleMemberSpecs(config))
                 teacherKey += "|member " + spec;
@@ -1122,6 +1352,8 @@ ExperimentResult Trainer::run(const ExperimentConfig& config, bool reuseTeacher)
                 !d->adoptTeacher(net, mr, teacherKey, result);
             if (!result.stopped && !teacherSaved)
                 d->saveState(Role::Teacher, -1, *net, nullptr, mr, {}, 0, /*complete=*/true, 0);
+        } else if (KdNet cached{nullptr}; !teacherSaved && d->loadCachedTeacher(config, result, cached)) {
+            result.stopped = !d->adoptTeacher(cached, result.teacher, teacherKey, result);
         } else {
             d->phase(Phase::Teacher, "training teacher " + config.teacher);
             ModelResult mr;
@@ -1131,6 +1363,7 @@ ExperimentResult Trainer::run(const ExperimentConfig& config, bool reuseTeacher)
                 result.teacher = mr;
                 result.stopped = true;
             } else {
+                d->storeCachedTeacher(config, result, *net, mr);
                 result.stopped = !d->adoptTeacher(net, mr, teacherKey, result);
             }
         }
@@ -1150,9 +1383,9 @@ ExperimentResult Trainer::run(const ExperimentConfig& config, bool reuseTeacher)
         } else if (!result.stopped) {
             d->phase(Phase::Student, "distilling student " + config.student);
             d->student = d->buildNet(config.student, config.seed, kStudentInit, result.student);
-            result.stopped =
-                !d->train(Impl::mainJob(Role::Student, config, &d->teacherLogits), d->student, config.epochs,
-                          config, result.student, d->lastTestLogits[int(Role::Student)]);
+            result.stopped = !d->train(
+                Impl::mainJob(Role::Student, config, &d->teacherLogits, d->teacherNets()), d->student,
+                config.epochs, config, result.student, d->lastTestLogits[int(Role::Student)]);
         }
     } catch (const c10::Error& e) {
         d->result = nullptr;
@@ -1167,6 +1400,7 @@ ExperimentResult Trainer::run(const ExperimentConfig& config, bool reuseTeacher)
     }
     d->result = nullptr;
     d->config = nullptr;
+    d->comparePaired(result);
     result.totalSeconds = secondsSince(d->runStart);
     d->lastConfig = config;
     d->lastResult = result;

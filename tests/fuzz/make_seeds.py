@@ -173,6 +173,15 @@ def experiment_seeds():
     write("experiment", "bad-newer-version.kdlab", experiment([], version=2))
     write("experiment", "bad-format.kdlab", '{"format": "kdlab-preset", "version": 1, "runs": []}')
     write("experiment", "bad-status.kdlab", experiment([dict(run("x"), status="paused")]))
+    # Paired tests (counts only), and counts that add up to more than n.
+    compared = run("compared")
+    compared["result"]["comparisons"] = {
+        "student_vs_baseline": {"n": 1000, "both": 780, "only_a": 70, "only_b": 20},
+        "teacher_vs_baseline": {"n": 1000, "both": 790, "only_a": 110, "only_b": 10}}
+    write("experiment", "comparisons-run.kdlab", experiment([compared]))
+    over = run("over")
+    over["result"]["comparisons"] = {"teacher_vs_baseline": {"n": 100, "both": 90, "only_a": 20, "only_b": 0}}
+    write("experiment", "bad-comparison-counts.kdlab", experiment([over]))
     write("experiment", "bad-overflow.kdlab", experiment([]).replace('"version":1', '"version":1,"x":1e999'))
     # Regression: a run's config nested DEEP levels overflowed the stack (dumped to text for configFromJson).
     deep = dict(run("deep"), config={"out": "DEEP"})

@@ -33,7 +33,17 @@ struct ExperimentConfig {
     std::string ensembleTeachers;
     int generations = 3;               // born-again: the number of student generations
     std::string assistant = "mlp:512"; // assistant: the assistant's architecture
-    int epochs = 5;                    // each student
+    // Data augmentation of the training images, per batch, for every model alike (teacher, baseline,
+    // students):
+    //   none        the images as they are;
+    //   shift       each image moved by up to `shiftPixels` pixels in x and y, the edge filled with zeros
+    //               (Hinton et al. 2015's jitter);
+    //   shift-flip  the same, and mirrored left-right with probability 1/2 (clothing, not digits).
+    // Deterministic per seed, epoch and batch. With augmentation a distilled student's soft targets are the
+    // teacher's logits on that very augmented batch ("consistent teaching", Beyer et al. 2022).
+    std::string augment = "none";
+    int shiftPixels = 2;
+    int epochs = 5; // each student
     int teacherEpochs = 4;
     int batchSize = 128;
     double lr = 1e-3;
@@ -79,6 +89,9 @@ const std::vector<std::string>& methodNames();
 
 // The ensemble's member specs (see ExperimentConfig::ensembleTeachers), after trimming spaces.
 std::vector<std::string> ensembleMemberSpecs(const ExperimentConfig& config);
+
+// The augmentation names, in the order the app lists them: none, shift, shift-flip.
+const std::vector<std::string>& augmentNames();
 
 // Checks ranges and specs (T > 0, alpha in [0,1], batch size > 0, epochs >= 0, parsable specs, ...).
 void validateConfig(const ExperimentConfig& config);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "kdcore/config.h"
+#include "kdcore/stats.h"
 #include "kdcore/trainer.h"
 
 #include <optional>
@@ -11,7 +12,30 @@ namespace kd {
 
 // (err_baseline - err_student) / (err_baseline - err_teacher): the share of the teacher-baseline gap the
 // distilled student closed. Empty when the teacher is not better than the baseline (the ratio means nothing).
+// The sweep's reading (means over seeds have no paired test).
 std::optional<double> gapRecovered(double teacherAccuracy, double baselineAccuracy, double studentAccuracy);
+
+// Whether a run's teacher-baseline gap is there to recover: Real (the teacher is significantly better on
+// the test images or, without that test, simply better), WithinNoise (it leads, but not significantly) or
+// TeacherNotBetter. The one place that decides; teacherVsBaseline: A = teacher, B = baseline. Where that
+// test is missing (a run in progress, a file from before it was kept) the accuracies alone decide.
+enum class GapVerdict { Real, WithinNoise, TeacherNotBetter };
+GapVerdict gapVerdict(const PairedTest& teacherVsBaseline, double teacherAccuracy, double baselineAccuracy);
+
+// The gap recovered of one run, shown only where the gap is real: empty unless the teacher is significantly
+// better than the baseline (gapVerdict gives Real). The CLI, summary.json and the app all read the gap
+// through this.
+std::optional<double> gapRecovered(const PairedTest& teacherVsBaseline, double teacherAccuracy,
+                                   double baselineAccuracy, double studentAccuracy);
+std::optional<double> gapRecovered(const ExperimentResult& result);
+
+// Why there is no gap, for people, where gapRecovered gives none (empty where it gives one), e.g. "the
+// teacher's lead (+0.20 points, 95% CI -0.35 to +0.75, p = 0.52 on 1,000 test images) is within the test
+// set's noise, so there is no gap to speak of", or "the teacher is not better than the baseline (...), so
+// there is no gap to recover: train the teacher longer or pick a stronger one" ("worse than" where it is
+// significantly worse). Lower case, no full stop.
+std::string noGapReason(const PairedTest& teacherVsBaseline, double teacherAccuracy, double baselineAccuracy);
+std::string noGapReason(const ExperimentResult& result);
 
 // One model of a run in the order a method's comparison reads: kd gives teacher, baseline, student;
 // ensemble gives its members, the ensemble, baseline, student; born-again gives teacher, baseline, each
@@ -28,7 +52,8 @@ std::vector<ComparisonRow> methodComparison(const ExperimentResult& result);
 // (90.4%); its student reaches 88.9% against 88.1% for the baseline." Empty for kd (the gap line says it).
 std::string methodVerdict(const ExperimentResult& result);
 
-// {"teacher": {...}, "baseline": {...}, "student": {...}, "config": {...}, "timing": {...}, ...}
+// {"teacher": {...}, "baseline": {...}, "student": {...}, "config": {...}, "timing": {...},
+//  "comparisons": {"student_vs_baseline": {...} or null, "teacher_vs_baseline": ...}, "gap_recovered": ...}
 std::string summaryJson(const ExperimentConfig& config, const ExperimentResult& result);
 
 // One row per model per epoch.

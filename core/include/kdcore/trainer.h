@@ -3,6 +3,7 @@
 #include "kdcore/config.h"
 #include "kdcore/dataset.h"
 #include "kdcore/modelspec.h"
+#include "kdcore/stats.h"
 
 #include <cstdint>
 #include <map>
@@ -82,7 +83,13 @@ struct ExperimentResult {
     std::string method = "kd";
     std::vector<StageResult> stages; // in training order
     bool stopped = false;
+    // Paired tests on the test images (see kdcore/stats.h): A = the distilled student (or the teacher), B =
+    // the baseline. Invalid (n == 0) when a model was not reached.
+    PairedTest studentVsBaseline, teacherVsBaseline;
     double teacherLogitsSeconds = 0; // time to compute the cached teacher logits
+    // The teacher-cache file the teacher was loaded from (Trainer::setTeacherCacheDir); empty when it was
+    // trained, reused in memory or loaded from teacher_checkpoint.
+    std::string teacherFromCache;
     double totalSeconds = 0;
     std::string device;
     int threads = 0; // OpenMP threads used
@@ -105,10 +112,25 @@ public:
     // A per-epoch checkpoint (Trainer::setCheckpointDir) could not be written, e.g. a full disk: training
     // goes on, and `message` names the file and the reason. Reported once per model.
     virtual void checkpointFailed(const std::string& /*message*/) {}
+    // Something the user should know that does not stop the run, e.g. a damaged teacher-cache file that was
+    // ignored (the teacher is trained again).
+    virtual void warning(const std::string& /*message*/) {}
     // The labels of each training batch, after its step (for tests that check what a model was fed); only
     // called when wantsBatchLabels() is true, as it copies them to the CPU.
     virtual bool wantsBatchLabels() const { return false; }
     virtual void batchLabels(Role /*role*/, const std::int64_t* /*labels*/, std::size_t /*count*/) {}
+    // Each training batch's images as the model saw them (augmented), and for a distilled model the logits
+    // its soft targets came from (before T), for tests; only when wantsBatchInputs() (copies to the CPU).
+    struct BatchInputs {
+        Role role = Role::Teacher;
+        int stage = -1;
+        int epoch = 0, batch = 0; // 1-based
+        std::size_t count = 0;
+        std::vector<float> images;  // count x pixels per image, values in [0, 1]
+        std::vector<float> targets; // count x classes; empty for a model trained on labels only
+    };
+    virtual bool wantsBatchInputs() const { return false; }
+    virtual void batchInputs(const BatchInputs& /*inputs*/) {}
 };
 
 struct TestOutputs; // kdcore/analysis.h
@@ -145,6 +167,14 @@ public:
     // settings. run() throws kd::Error naming the file when it belongs to a run with other settings or
     // another architecture. Empty folder (the default): no checkpoints. Set between runs.
     void setCheckpointDir(const std::string& dir, bool resume = false);
+
+    // The teacher cache: with a folder, a teacher that run() would train (not a loaded one, not an ensemble)
+    // is looked up there first by everything that determines it (dataset and its contents, limits, spec,
+    // epochs, seed, optimiser, batch size, augmentation, device, threads) and loaded instead of trained
+    // (ExperimentResult::teacherFromCache says from where); a teacher trained to the end is stored there. A
+    // damaged file is reported through TrainingObserver::warning and the teacher is trained again. Empty
+    // (the default): no cache. Set between runs.
+    void setTeacherCacheDir(const std::string& dir);
 
     // false: run() skips the baseline student (a sweep trains each seed's baseline once; result.baseline
     // stays empty). Not thread-safe; set between runs.
@@ -198,6 +228,10 @@ struct CheckpointInfo {
     std::string card; // the model card (kdcore/export.h) as JSON; empty in checkpoints older than the cards
 };
 CheckpointInfo readCheckpointInfo(const std::string& path);
+
+// The teacher cache kdlab-cli and the app use: $KDLAB_TEACHER_CACHE when set ("off": none), else
+// $XDG_DATA_HOME/kdlab/teachers, else ~/.local/share/kdlab/teachers (empty when there is no home folder).
+std::string defaultTeacherCacheDir();
 
 // What runs the linear layers' matrix products on the CPU: "oneDNN sgemm" or "LibTorch BLAS".
 const char* linearBackendName();
