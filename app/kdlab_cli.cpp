@@ -62,6 +62,7 @@ options (a config file's keys are these names with '_' for '-'; flags override t
                            shift-flip (also mirrored left-right: for clothing, not digits); every model alike,
                            and the distilled student's soft targets come from the teacher on the same views
   --shift-pixels N         largest shift for --augment, 0..8 (default 2)
+  --teacher-augment A      the teacher's own: same (as --augment, default), none, shift or shift-flip
   --batch-size N           mini-batch size
   --lr X                   learning rate
   --optimizer NAME         adam or sgd (with --momentum)

@@ -71,6 +71,8 @@ private slots:
     void softTargetsAreTheTeacherOnTheSameView_data();
     void softTargetsAreTheTeacherOnTheSameView();
     void withoutAugmentationImagesAreUntouched();
+    void teacherHasItsOwnAugmentation_data();
+    void teacherHasItsOwnAugmentation();
     void badSettingsAreRefused_data();
     void badSettingsAreRefused();
 
@@ -204,6 +206,60 @@ void TestAugment::withoutAugmentationImagesAreUntouched() {
                                                    in.images.begin() + std::ptrdiff_t((i + 1) * pixels))));
 }
 
+namespace {
+// Whether every image of these batches is one of the dataset's training images, pixel for pixel.
+bool allPlain(const std::vector<kd::TrainingObserver::BatchInputs>& batches, const kd::Dataset& ds) {
+    std::set<std::vector<float>> originals;
+    const std::size_t pixels = ds.train.pixelsPerImage();
+    for (std::size_t i = 0; i < ds.train.size(); ++i) {
+        std::vector<float> image(pixels);
+        for (std::size_t p = 0; p < pixels; ++p)
+            image[p] = float(ds.train.pixels[i * pixels + p]) / 255.0f;
+        originals.insert(image);
+    }
+    for (const auto& in : batches)
+        for (std::size_t i = 0; i < in.count; ++i)
+            if (!originals.count(std::vector<float>(in.images.begin() + std::ptrdiff_t(i * pixels),
+                                                    in.images.begin() + std::ptrdiff_t((i + 1) * pixels))))
+                return false;
+    return true;
+}
+} // namespace
+
+void TestAugment::teacherHasItsOwnAugmentation_data() {
+    QTest::addColumn<QString>("augment");
+    QTest::addColumn<QString>("teacherAugment");
+    QTest::addColumn<bool>("teacherPlain");
+    QTest::addColumn<bool>("studentsPlain");
+    QTest::newRow("students shift-flip, teacher none") << "shift-flip"
+                                                       << "none" << true << false;
+    QTest::newRow("students none, teacher shift (Hinton)") << "none"
+                                                           << "shift" << false << true;
+    QTest::newRow("same: both shift") << "shift"
+                                      << "same" << false << false;
+    QTest::newRow("same: both none") << "none"
+                                     << "same" << true << true;
+}
+
+void TestAugment::teacherHasItsOwnAugmentation() {
+    QFETCH(QString, augment);
+    QFETCH(QString, teacherAugment);
+    QFETCH(bool, teacherPlain);
+    QFETCH(bool, studentsPlain);
+    kd::ExperimentConfig c = smallConfig();
+    c.augment = augment.toStdString();
+    c.teacherAugment = teacherAugment.toStdString();
+    InputRecorder rec;
+    kd::Trainer trainer;
+    trainer.setObserver(&rec);
+    trainer.run(c);
+    QCOMPARE(allPlain(rec.of(kd::Role::Teacher), *trainer.dataset()), teacherPlain);
+    QCOMPARE(allPlain(rec.of(kd::Role::Baseline), *trainer.dataset()), studentsPlain);
+    QCOMPARE(allPlain(rec.of(kd::Role::Student), *trainer.dataset()), studentsPlain);
+    for (const auto& in : rec.of(kd::Role::Student))
+        QCOMPARE(in.targets.size(), in.count * 10);
+}
+
 void TestAugment::badSettingsAreRefused_data() {
     QTest::addColumn<QString>("key");
     QTest::addColumn<QString>("value");
@@ -220,6 +276,10 @@ void TestAugment::badSettingsAreRefused_data() {
     QTest::newRow("shift 9") << "shift_pixels"
                              << "9"
                              << "config: shift_pixels: must be in 0..8, got 9";
+    QTest::newRow("teacher augment")
+        << "teacher_augment"
+        << "jitter"
+        << "config: teacher_augment: 'jitter' is not same, none, shift or shift-flip";
 }
 
 void TestAugment::badSettingsAreRefused() {

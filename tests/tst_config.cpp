@@ -42,6 +42,7 @@ void compareConfigs(const kd::ExperimentConfig& a, const kd::ExperimentConfig& b
     QCOMPARE(a.assistant, b.assistant);
     QCOMPARE(a.augment, b.augment);
     QCOMPARE(a.shiftPixels, b.shiftPixels);
+    QCOMPARE(a.teacherAugment, b.teacherAugment);
     QCOMPARE(a.epochs, b.epochs);
     QCOMPARE(a.teacherEpochs, b.teacherEpochs);
     QCOMPARE(a.batchSize, b.batchSize);
@@ -75,6 +76,7 @@ const char* const kEveryKey = R"({
     "assistant": "mlp:256",
     "augment": "shift-flip",
     "shift_pixels": 3,
+    "teacher_augment": "none",
     "epochs": 11,
     "teacher_epochs": 13,
     "batch_size": 64,
@@ -108,6 +110,7 @@ kd::ExperimentConfig everyKeyConfig() {
     c.assistant = "mlp:256";
     c.augment = "shift-flip";
     c.shiftPixels = 3;
+    c.teacherAugment = "none";
     c.epochs = 11;
     c.teacherEpochs = 13;
     c.batchSize = 64;

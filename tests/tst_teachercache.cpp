@@ -133,7 +133,8 @@ void TestTeacherCache::changes_data() {
     QTest::newRow("optimizer") << Change([](auto& c) { c.optimizer = "sgd"; }) << false;
     QTest::newRow("batch size") << Change([](auto& c) { c.batchSize = 60; }) << false;
     QTest::newRow("weight decay") << Change([](auto& c) { c.weightDecay = 1e-4; }) << false;
-    QTest::newRow("augment") << Change([](auto& c) { c.augment = "shift"; }) << false;
+    QTest::newRow("augment (the teacher's too)") << Change([](auto& c) { c.augment = "shift"; }) << false;
+    QTest::newRow("teacher augment") << Change([](auto& c) { c.teacherAugment = "shift-flip"; }) << false;
     QTest::newRow("train limit") << Change([](auto& c) { c.trainLimit = 200; }) << false;
     QTest::newRow("test limit") << Change([](auto& c) { c.testLimit = 50; }) << false;
     QTest::newRow("threads") << Change([](auto& c) { c.threads = 2; }) << false;
@@ -151,6 +152,10 @@ void TestTeacherCache::changes_data() {
     }) << true;
     QTest::newRow("transfer set") << Change([](auto& c) { c.transferLimit = 100; }) << true;
     QTest::newRow("shift pixels without augmentation") << Change([](auto& c) { c.shiftPixels = 3; }) << true;
+    QTest::newRow("students augmented, teacher not") << Change([](auto& c) {
+        c.augment = "shift-flip";
+        c.teacherAugment = "none";
+    }) << true;
 }
 
 void TestTeacherCache::changes() {

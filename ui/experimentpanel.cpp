@@ -162,6 +162,7 @@ ExperimentPanel::ExperimentPanel(QWidget* parent)
     , m_omitClass(new QSpinBox(this))
     , m_augment(new QComboBox(this))
     , m_shiftPixels(new QSpinBox(this))
+    , m_teacherAugment(new QComboBox(this))
     , m_lr(new QLineEdit(this)) {
     // Dataset.
     m_dataset->addItem(tr("Fashion-MNIST"), QStringLiteral("fashion-mnist"));
@@ -285,6 +286,15 @@ ExperimentPanel::ExperimentPanel(QWidget* parent)
     m_shiftPixels->setSuffix(tr(" px"));
     m_shiftPixels->setToolTip(tr("The largest shift, in pixels, in each direction (the edge is filled "
                                  "with black)."));
+    m_teacherAugment->addItem(tr("same as the students"), QStringLiteral("same"));
+    m_teacherAugment->addItem(tr("none"), QStringLiteral("none"));
+    m_teacherAugment->addItem(tr("shift"), QStringLiteral("shift"));
+    m_teacherAugment->addItem(tr("shift + flip"), QStringLiteral("shift-flip"));
+    m_teacherAugment->setToolTip(
+        tr("The teacher's own augmentation: plain images make a strong teacher in few epochs; jittered ones "
+           "a teacher that has seen more views (Hinton et al. 2015). Baseline and distilled student always "
+           "share the augmentation above."));
+    connect(m_teacherAugment, &QComboBox::activated, this, &ExperimentPanel::configEdited);
     connect(m_augment, &QComboBox::activated, this, [this] {
         m_shiftPixels->setEnabled(m_augment->currentData().toString() != QLatin1String("none"));
         Q_EMIT configEdited();
@@ -305,6 +315,7 @@ ExperimentPanel::ExperimentPanel(QWidget* parent)
     adv->addRow(tr("Hide class from students"), m_omitClass);
     adv->addRow(tr("Augmentation"), m_augment);
     adv->addRow(tr("Largest shift"), m_shiftPixels);
+    adv->addRow(tr("Teacher augmentation"), m_teacherAugment);
     // Collapsed by default; the settings apply either way.
     adv->setContentsMargins(12, 0, 0, 0);
     m_advancedToggle->setText(tr("Advanced"));
@@ -469,6 +480,7 @@ kd::ExperimentConfig ExperimentPanel::config() const {
     c.omitClass = m_omitClass->value();
     c.augment = m_augment->currentData().toString().toStdString();
     c.shiftPixels = m_shiftPixels->value();
+    c.teacherAugment = m_teacherAugment->currentData().toString().toStdString();
     c.method = m_method->currentData().toString().toStdString();
     c.ensembleSize = m_ensembleSize->value();
     c.ensembleTeachers = m_ensembleTeachers->text().trimmed().toStdString();
@@ -498,6 +510,8 @@ void ExperimentPanel::setConfig(const kd::ExperimentConfig& c) {
     m_augment->setCurrentIndex(augment >= 0 ? augment : 0); // an unknown name was refused when loaded
     m_shiftPixels->setValue(std::clamp(c.shiftPixels, 0, 8));
     m_shiftPixels->setEnabled(c.augment != "none");
+    const int teacherAugment = m_teacherAugment->findData(QString::fromStdString(c.teacherAugment));
+    m_teacherAugment->setCurrentIndex(teacherAugment >= 0 ? teacherAugment : 0);
     m_lr->setText(QString::number(c.lr, 'g', 6));
     const int method = m_method->findData(QString::fromStdString(c.method));
     m_method->setCurrentIndex(method >= 0 ? method : 0); // an unknown method was refused when loaded

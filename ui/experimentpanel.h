@@ -89,6 +89,7 @@ public:
     QSpinBox* omitClassSpin() const { return m_omitClass; }
     QComboBox* augmentBox() const { return m_augment; }
     QSpinBox* shiftPixelsSpin() const { return m_shiftPixels; }
+    QComboBox* teacherAugmentBox() const { return m_teacherAugment; }
     QLineEdit* learningRateEdit() const { return m_lr; }
     QLabel* compressionLabel() const { return m_compression; }
     QComboBox* methodBox() const { return m_method; }
@@ -143,6 +144,7 @@ private:
     QSpinBox* m_omitClass;
     QComboBox* m_augment;
     QSpinBox* m_shiftPixels;
+    QComboBox* m_teacherAugment;
     QLineEdit* m_lr;
     QList<QWidget*> m_lockedWhileRunning;
     bool m_syncing = false;

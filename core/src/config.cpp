@@ -71,6 +71,7 @@ const std::vector<Field>& fields() {
         stringField("assistant", &ExperimentConfig::assistant),
         stringField("augment", &ExperimentConfig::augment),
         integerField("shift_pixels", &ExperimentConfig::shiftPixels),
+        stringField("teacher_augment", &ExperimentConfig::teacherAugment),
         integerField("epochs", &ExperimentConfig::epochs),
         integerField("teacher_epochs", &ExperimentConfig::teacherEpochs),
         integerField("batch_size", &ExperimentConfig::batchSize),
@@ -320,6 +321,10 @@ const std::vector<std::string>& augmentNames() {
     return names;
 }
 
+const std::string& teacherAugmentation(const ExperimentConfig& c) {
+    return c.teacherAugment == "same" ? c.augment : c.teacherAugment;
+}
+
 std::vector<std::string> ensembleMemberSpecs(const ExperimentConfig& c) {
     std::vector<std::string> specs;
     if (c.ensembleTeachers.find_first_not_of(" \t") == std::string::npos) {
@@ -392,6 +397,9 @@ void validateConfig(const ExperimentConfig& c) {
     const auto& augments = augmentNames();
     if (std::find(augments.begin(), augments.end(), c.augment) == augments.end())
         bad("augment", "'" + c.augment + "' is not none, shift or shift-flip");
+    if (c.teacherAugment != "same" &&
+        std::find(augments.begin(), augments.end(), c.teacherAugment) == augments.end())
+        bad("teacher_augment", "'" + c.teacherAugment + "' is not same, none, shift or shift-flip");
     if (c.shiftPixels < 0 || c.shiftPixels > 8)
         bad("shift_pixels", "must be in 0..8, got " + std::to_string(c.shiftPixels));
     if (c.epochs < 0)

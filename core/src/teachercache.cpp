@@ -40,8 +40,8 @@ std::string teacherCacheKey(const ExperimentConfig& c, const std::string& dataFi
     t.optimizer = c.optimizer;
     t.momentum = c.optimizer == "sgd" ? c.momentum : 0.0;
     t.weightDecay = c.weightDecay;
-    t.augment = c.augment;
-    t.shiftPixels = c.augment == "none" ? 0 : c.shiftPixels;
+    t.augment = teacherAugmentation(c);
+    t.shiftPixels = t.augment == "none" ? 0 : c.shiftPixels;
     t.device = device;
     t.threads = threads;
     // Unused fields keep their defaults, so they do not vary the key.

@@ -58,10 +58,11 @@ constexpr double kExplodedEpochFactor = 100;
 
 // The augmented views of the batch `x` (a fresh tensor from index_select): transforms drawn from `seed`,
 // applied on the CPU.
-torch::Tensor augmentViews(const torch::Tensor& x, const ExperimentConfig& c, std::uint64_t seed) {
+torch::Tensor augmentViews(const torch::Tensor& x, const std::string& augment, int shiftPixels,
+                           std::uint64_t seed) {
     torch::Tensor cpu = x.device().is_cpu() ? x.contiguous() : x.to(torch::kCPU).contiguous();
     const std::vector<ViewTransform> views =
-        drawViewTransforms(c.augment, c.shiftPixels, seed, std::size_t(cpu.size(0)));
+        drawViewTransforms(augment, shiftPixels, seed, std::size_t(cpu.size(0)));
     // One channel per image here; a multi-channel set would move each channel alike.
     const int rows = int(cpu.size(2)), cols = int(cpu.size(3));
     const std::int64_t channels = cpu.size(1);
@@ -746,7 +747,10 @@ struct Trainer::Impl {
                torch::Tensor& testLogits) {
         const Role role = job.role;
         const bool distill = job.targets != nullptr || !job.targetNets.empty();
-        const bool augmenting = c.augment != "none";
+        // A teacher (or ensemble member) trains with the teacher's augmentation, every other model with the
+        // students'.
+        const std::string& augment = role == Role::Teacher ? teacherAugmentation(c) : c.augment;
+        const bool augmenting = augment != "none";
         if (distill && augmenting && job.targetNets.empty())
             throw Error("internal: an augmented distillation needs its teacher's models");
         for (KdNet target : job.targetNets)
@@ -870,7 +874,7 @@ struct Trainer::Impl {
                     perm.slice(/*dim=*/0, b * batchSize, std::min(n, (b + 1) * batchSize));
                 torch::Tensor x = trainX.index_select(/*dim=*/0, idx);
                 if (augmenting)
-                    x = augmentViews(x, c, augmentSeed(viewSeed, epoch, b));
+                    x = augmentViews(x, augment, c.shiftPixels, augmentSeed(viewSeed, epoch, b));
                 const torch::Tensor y = trainY.index_select(/*dim=*/0, idx);
                 const double t = temperature.load();
                 const double a = alpha.load();
@@ -992,6 +996,25 @@ struct Trainer::Impl {
 
     // A complete teacher: cache its logits on the training set and keep it for later runs. Returns false
     // (and keeps nothing) when stopped meanwhile.
+    // A reused teacher kept from a run whose students were augmented has no cached logits: computed now if
+    // this run's students learn from them. Returns false when stopped meanwhile.
+    bool ensureTeacherLogits(ExperimentResult& out) {
+        if (config->augment != "none" || teacherLogits.defined())
+            return true;
+        phase(Phase::TeacherLogits, "computing teacher logits");
+        const auto t0 = Clock::now();
+        std::vector<torch::Tensor> parts;
+        for (KdNet net : teacherNets()) {
+            torch::Tensor logits = predictAll(net, trainX, &stopRequested);
+            if (!logits.defined())
+                return false;
+            parts.push_back(logits);
+        }
+        teacherLogits = teacher.is_empty() ? torch::stack(parts) : parts.front();
+        out.teacherLogitsSeconds = secondsSince(t0);
+        return true;
+    }
+
     // With augmentation the soft targets come from the teacher per batch, so no logits are cached.
     bool adoptTeacher(KdNet& net, const ModelResult& mr, const std::string& key, ExperimentResult& out) {
         torch::Tensor logits;
@@ -1307,8 +1330,8 @@ ExperimentResult Trainer::run(const ExperimentConfig& config, bool reuseTeacher)
         const bool ensemble = config.method == "ensemble";
         std::string teacherKey = d->datasetKey + "|" + config.teacher + "|" + config.teacherCheckpoint + "|" +
                                  std::to_string(config.teacherEpochs) + "|" +
-                                 std::to_string(teacherSeed(config)) + "|" + config.augment + "|" +
-                                 std::to_string(config.shiftPixels);
+                                 std::to_string(teacherSeed(config)) + "|" + teacherAugmentation(config) +
+                                 "|" + std::to_string(config.shiftPixels);
         if (ensemble)
             for (const std::string& spec : ensembleMemberSpecs(config))
                 teacherKey += "|member " + spec;
@@ -1322,6 +1345,8 @@ ExperimentResult Trainer::run(const ExperimentConfig& config, bool reuseTeacher)
             result.teacher = d->teacherResult;
             result.teacher.trained = false;
             d->lastTestLogits[int(Role::Teacher)] = d->teacherTestLogits;
+            // Kept without cached logits when the last run's students were augmented.
+            result.stopped = !d->ensureTeacherLogits(result);
             result.stages = d->kept.memberResults; // an ensemble's members, as they were trained
             for (StageResult& st : result.stages)
                 st.model.trained = false;

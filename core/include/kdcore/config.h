@@ -43,6 +43,11 @@ struct ExperimentConfig {
     // teacher's logits on that very augmented batch ("consistent teaching", Beyer et al. 2022).
     std::string augment = "none";
     int shiftPixels = 2;
+    // The teacher's own augmentation (and an ensemble's members'): "same" (as `augment`), or one of the names
+    // above. A teacher may learn from plain images (strong in few epochs) while the students see views, or
+    // from jittered images while the students see plain ones (Hinton et al. 2015). The baseline and the
+    // distilled student always share `augment`.
+    std::string teacherAugment = "same";
     int epochs = 5; // each student
     int teacherEpochs = 4;
     int batchSize = 128;
@@ -92,6 +97,8 @@ std::vector<std::string> ensembleMemberSpecs(const ExperimentConfig& config);
 
 // The augmentation names, in the order the app lists them: none, shift, shift-flip.
 const std::vector<std::string>& augmentNames();
+// The augmentation the teacher trains with: config.teacherAugment, or config.augment for "same".
+const std::string& teacherAugmentation(const ExperimentConfig& config);
 
 // Checks ranges and specs (T > 0, alpha in [0,1], batch size > 0, epochs >= 0, parsable specs, ...).
 void validateConfig(const ExperimentConfig& config);
