@@ -386,6 +386,9 @@ public:
                      m_position + 1, m_count, r.cell.temperature, r.cell.alpha, r.cell.student.c_str(),
                      static_cast<unsigned long long>(r.cell.seed), r.testAccuracy, r.baselineAccuracy,
                      formatDuration(eta).c_str());
+        if (r.studentVsBaseline.valid())
+            std::fprintf(stderr, "    distilled vs baseline: %s\n",
+                         kd::describePairedTest(r.studentVsBaseline).c_str());
         if (onRow)
             onRow();
     }

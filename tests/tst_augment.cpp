@@ -99,6 +99,8 @@ kd::ExperimentConfig TestAugment::smallConfig() const {
     c.epochs = 2;
     c.batchSize = 50;
     c.augment = "shift-flip";
+    c.teacherAugment = "same";
+    c.transferLimit = 0;
     c.shiftPixels = 2;
     c.threads = 1;
     c.device = "cpu";

@@ -158,7 +158,9 @@ QStringList TestCli::quickArgs() const {
             "--student",        "mlp:16",
             "--teacher-epochs", "1",
             "--epochs",         "1",
-            "--batch-size",     "64"};
+            "--batch-size",     "64",
+            "--augment",        "none", // the engine's plain path (the default experiment augments)
+            "--transfer-limit", "0"};
 }
 
 void TestCli::help() {
@@ -196,8 +198,8 @@ void TestCli::endToEnd_summaryJson() {
         int epochs;
     };
     for (const Expected& e :
-         {Expected{"teacher", "cnn:32,64+dropout=0.3", 50186, 4}, Expected{"baseline", "mlp:128", 101770, 5},
-          Expected{"student", "mlp:128", 101770, 5}}) {
+         {Expected{"teacher", "cnn:32,64+dropout=0.3", 50186, 4}, Expected{"baseline", "cnn:8,16", 9098, 10},
+          Expected{"student", "cnn:8,16", 9098, 10}}) {
         QVERIFY2(summary.value(e.role).isObject(), e.role);
         const QJsonObject m = summary.value(e.role).toObject();
         const double accuracy = m.value("test_accuracy").toDouble(-1);
@@ -218,8 +220,10 @@ void TestCli::endToEnd_summaryJson() {
     QCOMPARE(config.value("train_limit").toInt(), 3000);
     QCOMPARE(config.value("test_limit").toInt(), 1000);
     QCOMPARE(config.value("teacher").toString(), QString("cnn:32,64+dropout=0.3"));
-    QCOMPARE(config.value("student").toString(), QString("mlp:128"));
-    QCOMPARE(config.value("epochs").toInt(), 5);
+    QCOMPARE(config.value("student").toString(), QString("cnn:8,16"));
+    QCOMPARE(config.value("epochs").toInt(), 10);
+    QCOMPARE(config.value("augment").toString(), QString("shift-flip"));
+    QCOMPARE(config.value("teacher_augment").toString(), QString("none"));
     QCOMPARE(config.value("teacher_epochs").toInt(), 4);
     QCOMPARE(config.value("out").toString(), m_e2eOut);
 
@@ -274,7 +278,7 @@ void TestCli::endToEnd_checkpoints() {
     QCOMPARE(teacher.input.height, 28);
     QCOMPARE(teacher.input.width, 28);
     QCOMPARE(teacher.input.classes, 10);
-    QCOMPARE(kd::readCheckpointInfo((m_e2eOut + "/student.pt").toStdString()).spec, std::string("mlp:128"));
+    QCOMPARE(kd::readCheckpointInfo((m_e2eOut + "/student.pt").toStdString()).spec, std::string("cnn:8,16"));
     // Written atomically: no temporary files left behind.
     const QStringList left = QDir(m_e2eOut).entryList({"*.tmp"}, QDir::Files);
     QVERIFY2(left.isEmpty(), qPrintable(left.join(' ')));
@@ -294,7 +298,7 @@ void TestCli::endToEnd_export() {
         const QJsonObject card = readJsonObject(path + ".json", &error);
         QVERIFY2(error.isEmpty(), qPrintable(error));
         QCOMPARE(card["model"].toString(), QString("student"));
-        QCOMPARE(card["spec"].toString(), QString("mlp:128"));
+        QCOMPARE(card["spec"].toString(), QString("cnn:8,16"));
         QCOMPARE(card["dataset"].toString(), QString("fashion-mnist"));
         QCOMPARE(card["method"].toString(), QString("kd"));
         QCOMPARE(card["temperature"].toDouble(), summary["config"].toObject()["temperature"].toDouble());

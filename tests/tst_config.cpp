@@ -74,9 +74,9 @@ const char* const kEveryKey = R"({
     "ensemble_teachers": "mlp:64; lenet5",
     "generations": 4,
     "assistant": "mlp:256",
-    "augment": "shift-flip",
+    "augment": "shift",
     "shift_pixels": 3,
-    "teacher_augment": "none",
+    "teacher_augment": "shift-flip",
     "epochs": 11,
     "teacher_epochs": 13,
     "batch_size": 64,
@@ -108,9 +108,9 @@ kd::ExperimentConfig everyKeyConfig() {
     c.ensembleTeachers = "mlp:64; lenet5";
     c.generations = 4;
     c.assistant = "mlp:256";
-    c.augment = "shift-flip";
+    c.augment = "shift";
     c.shiftPixels = 3;
-    c.teacherAugment = "none";
+    c.teacherAugment = "shift-flip";
     c.epochs = 11;
     c.teacherEpochs = 13;
     c.batchSize = 64;

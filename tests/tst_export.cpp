@@ -76,6 +76,11 @@ private:
     kd::ExperimentConfig config(const std::string& student) const {
         kd::ExperimentConfig c;
         c.dataset = "idx:" + m_data.toStdString();
+        // The engine's plain path (the default experiment augments the students' images and limits their
+        // set).
+        c.augment = "none";
+        c.teacherAugment = "same";
+        c.transferLimit = 0;
         c.teacher = "mlp:64";
         c.student = student;
         c.teacherEpochs = 1;

@@ -108,6 +108,10 @@ kd::ExperimentConfig TestMainWindow::tinyConfig(int epochs) const {
     c.dataset = "idx:" + m_data.toStdString();
     c.teacher = "mlp:64";
     c.student = "mlp:16";
+    // The engine's plain path (the default experiment augments the students' images and limits their set).
+    c.augment = "none";
+    c.teacherAugment = "same";
+    c.transferLimit = 0;
     c.teacherEpochs = epochs;
     c.epochs = epochs;
     c.batchSize = 32;

@@ -114,6 +114,15 @@ void TestPresets::guidedPresetsArePresent() {
     QCOMPARE(hinton.config.teacher, std::string("mlp:1200,1200+dropout=0.5"));
     QCOMPARE(hinton.config.student, std::string("mlp:800,800"));
     QCOMPARE(hinton.config.temperature, 20.0);
+    QCOMPARE(hinton.config.dataset, std::string("mnist")); // the real MNIST, 60,000 / 10,000
+    // The default experiment is the engine's defaults, key for key.
+    const kd::Preset defaults = load("fashion-mnist-default.json");
+    QCOMPARE(kd::configToJson(defaults.config), kd::configToJson(kd::ExperimentConfig{}));
+    // A default student smaller than its teacher, in parameters and in FLOPs per image (the lesson).
+    const kd::ModelStats teacherStats = kd::modelStats(kd::parseModelSpec(defaults.config.teacher));
+    const kd::ModelStats studentStats = kd::modelStats(kd::parseModelSpec(defaults.config.student));
+    QVERIFY(studentStats.params < teacherStats.params);
+    QVERIFY(studentStats.flopsPerSample < teacherStats.flopsPerSample);
     QCOMPARE(load("tiny-student.json").config.student, std::string("mlp:32"));
     const kd::Preset temps = load("temperature-matters.json");
     QCOMPARE(temps.runs.size(), std::size_t(3));

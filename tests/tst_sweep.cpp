@@ -81,6 +81,9 @@ kd::SweepPlan TestSweep::tinyPlan() const {
     p.base.dataset = "idx:" + m_data.toStdString();
     p.base.teacher = "mlp:32";
     p.base.student = "mlp:16";
+    p.base.augment = "none"; // the engine's plain path (the default experiment augments)
+    p.base.teacherAugment = "same";
+    p.base.transferLimit = 0;
     p.base.teacherEpochs = 1;
     p.base.epochs = 1;
     p.base.batchSize = 32;
@@ -234,6 +237,15 @@ void TestSweep::oneTeacherOneBaselinePerSeed() {
     const kd::ExperimentResult single = alone.run(kd::cellConfig(p, rows[5].cell));
     QCOMPARE(single.student.testAccuracy, rows[5].testAccuracy);
     QCOMPARE(single.baseline.testAccuracy, rows[5].baselineAccuracy);
+    // Every cell's paired test is against its seed's baseline on the same images, as a run on its own gives.
+    for (const kd::SweepRow& r : rows) {
+        QVERIFY(r.studentVsBaseline.valid());
+        QCOMPARE(r.studentVsBaseline.n, std::int64_t(100));
+        QVERIFY(std::abs(r.studentVsBaseline.difference - (r.testAccuracy - r.baselineAccuracy)) < 1e-9);
+    }
+    QCOMPARE(rows[5].studentVsBaseline.onlyA, single.studentVsBaseline.onlyA);
+    QCOMPARE(rows[5].studentVsBaseline.onlyB, single.studentVsBaseline.onlyB);
+    QCOMPARE(rows[5].studentVsBaseline.pValue, single.studentVsBaseline.pValue);
 }
 
 void TestSweep::shardsMergeToTheWholeSweep() {

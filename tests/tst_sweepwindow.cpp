@@ -172,6 +172,9 @@ private Q_SLOTS:
         m_base.dataset = ("idx:" + m_dir.path()).toStdString();
         m_base.teacher = "mlp:32";
         m_base.student = "mlp:16";
+        m_base.augment = "none"; // the engine's plain path, as the tests below assume
+        m_base.teacherAugment = "same";
+        m_base.transferLimit = 0;
         m_base.epochs = 1;
         m_base.teacherEpochs = 3; // a teacher clearly better than a one-epoch baseline: gaps are defined
         m_base.batchSize = 32;

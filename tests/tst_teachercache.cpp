@@ -87,6 +87,10 @@ kd::ExperimentConfig TestTeacherCache::config() const {
     c.dataset = "idx:" + m_dataDir.toStdString();
     c.teacher = "mlp:32";
     c.student = "mlp:16";
+    // The engine's plain path (the default experiment augments the students' images and limits their set).
+    c.augment = "none";
+    c.teacherAugment = "same";
+    c.transferLimit = 0;
     c.teacherEpochs = 2;
     c.epochs = 1;
     c.batchSize = 50;

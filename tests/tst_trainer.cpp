@@ -239,6 +239,11 @@ kd::ExperimentConfig TestTrainer::baseConfig() const {
     c.teacherEpochs = 2;
     c.epochs = 2;
     c.batchSize = kBatch;
+    // The engine's plain path (the default experiment augments the students' images and limits their set).
+    c.augment = "none";
+    c.teacherAugment = "same";
+    c.transferLimit = 0;
+
     c.lr = 2e-3;
     c.temperature = 4.0;
     c.alpha = 0.7;

@@ -1,5 +1,6 @@
 #include "kdcore/sweep.h"
 
+#include "kdcore/analysis.h"
 #include "kdcore/error.h"
 #include "kdcore/modelspec.h"
 #include "kdcore/report.h"
@@ -379,6 +380,7 @@ std::vector<SweepRow> SweepRunner::run(const SweepPlan& plan) {
     const std::vector<SweepCell> cells = sweepCells(plan);
     // Each (student, seed)'s baseline is trained once, with the first cell that needs it.
     std::map<std::pair<std::string, std::uint64_t>, ModelResult> baselines;
+    std::map<std::pair<std::string, std::uint64_t>, std::vector<bool>> baselineRight; // per test image
     struct Restore {
         Trainer& t;
         ~Restore() { t.setTrainBaseline(true); }
@@ -398,14 +400,29 @@ std::vector<SweepRow> SweepRunner::run(const SweepPlan& plan) {
             m_stopped = true;
             break;
         }
-        if (known == baselines.end())
+        // Which test images each model gets right, for the paired test against the seed's baseline.
+        const TestOutputs outputs = m_trainer->testOutputs();
+        auto right = [&outputs](Role role) {
+            const std::vector<float>& logits = outputs.logits(role);
+            std::vector<bool> hits(outputs.size());
+            for (std::size_t k = 0; k < hits.size() && !logits.empty(); ++k)
+                hits[k] = predictedClass(logits.data() + k * std::size_t(outputs.classes), outputs.classes) ==
+                          outputs.dataset->test.labels[k];
+            return hits;
+        };
+        if (known == baselines.end()) {
             baselines[key] = result.baseline;
+            baselineRight[key] = right(Role::Baseline);
+        }
         SweepRow row;
         row.cell = cell;
         row.testAccuracy = result.student.testAccuracy;
         row.testLoss = result.student.testLoss;
         row.baselineAccuracy = baselines[key].testAccuracy;
         row.teacherAccuracy = result.teacher.testAccuracy;
+        if (outputs.has(Role::Student) && !baselineRight[key].empty())
+            row.studentVsBaseline = pairedTest(right(Role::Student), baselineRight[key]);
+        result.studentVsBaseline = row.studentVsBaseline;
         m_rows.push_back(row);
         if (m_observer)
             m_observer->cellFinished(row, result);

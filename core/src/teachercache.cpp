@@ -4,6 +4,8 @@
 #include "kdcore/error.h"
 #include "kdcore/experimentfile.h"
 
+#include <nlohmann/json.hpp>
+
 #include <cstdio>
 #include <filesystem>
 
@@ -26,27 +28,29 @@ std::uint64_t fnv1a(const std::string& text) {
 
 std::string teacherCacheKey(const ExperimentConfig& c, const std::string& dataFingerprint,
                             const std::string& device, int threads) {
-    // Everything train() reads for a teacher: the data, the architecture, its epochs and seed, the optimiser,
-    // the batch size, the augmentation, and where and how it ran. The students' settings are left out.
-    ExperimentConfig t;
-    t.dataset = c.dataset;
-    t.trainLimit = c.trainLimit;
-    t.testLimit = c.testLimit; // its reported accuracy and per-epoch history are on these test images
-    t.teacher = c.teacher;
-    t.teacherEpochs = c.teacherEpochs;
-    t.teacherSeed = c.teacherSeed != 0 ? c.teacherSeed : c.seed;
-    t.batchSize = c.batchSize;
-    t.lr = c.lr;
-    t.optimizer = c.optimizer;
-    t.momentum = c.optimizer == "sgd" ? c.momentum : 0.0;
-    t.weightDecay = c.weightDecay;
-    t.augment = teacherAugmentation(c);
-    t.shiftPixels = t.augment == "none" ? 0 : c.shiftPixels;
-    t.device = device;
-    t.threads = threads;
-    // Unused fields keep their defaults, so they do not vary the key.
-    return std::string("kdlab teacher cache 1\n") + linearBackendName() + "\ndata " + dataFingerprint + "\n" +
-           configToJson(t, /*indent=*/-1);
+    // Everything train() reads for a teacher, by name: the data, the architecture, its epochs and seed, the
+    // optimiser, the batch size, the augmentation, and where and how it ran. Nothing else (the students'
+    // settings, or other settings' defaults) may change the key.
+    const std::string augment = teacherAugmentation(c);
+    const nlohmann::json key = {
+        {"dataset", c.dataset},
+        {"data", dataFingerprint},
+        {"train_limit", c.trainLimit},
+        {"test_limit", c.testLimit}, // its reported accuracy and per-epoch history are on these test images
+        {"teacher", c.teacher},
+        {"teacher_epochs", c.teacherEpochs},
+        {"teacher_seed", c.teacherSeed != 0 ? c.teacherSeed : c.seed},
+        {"batch_size", c.batchSize},
+        {"lr", c.lr},
+        {"optimizer", c.optimizer},
+        {"momentum", c.optimizer == "sgd" ? c.momentum : 0.0},
+        {"weight_decay", c.weightDecay},
+        {"augment", augment},
+        {"shift_pixels", augment == "none" ? 0 : c.shiftPixels},
+        {"device", device},
+        {"threads", threads},
+        {"linear_backend", linearBackendName()}};
+    return "kdlab teacher cache 1\n" + key.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 std::string teacherCachePath(const std::string& dir, const std::string& key) {

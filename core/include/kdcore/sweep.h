@@ -4,6 +4,7 @@
 // trains only its distilled student.
 
 #include "kdcore/config.h"
+#include "kdcore/stats.h"
 #include "kdcore/trainer.h"
 
 #include <atomic>
@@ -48,6 +49,9 @@ struct SweepRow {
     double testLoss = 0;
     double baselineAccuracy = 0; // same student spec and seed, labels only
     double teacherAccuracy = 0;
+    // The distilled student against its baseline on the same test images (kdcore/stats.h); not in sweep.csv
+    // (invalid for rows read from a file).
+    PairedTest studentVsBaseline;
 };
 
 // Cells of the grid over seeds: mean and sample standard deviation (0 for one seed).
