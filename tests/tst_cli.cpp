@@ -244,12 +244,12 @@ void TestCli::endToEnd_metricsCsv() {
     for (const char* column :
          {"train_loss", "test_loss", "test_accuracy", "temperature", "alpha", "epoch_seconds"})
         QVERIFY2(header.contains(column), column);
-    // One row per model per epoch: teacher 1..4, then baseline 1..5, then student 1..5.
+    // One row per model per epoch: teacher 1..4, then baseline 1..10, then student 1..10 (the defaults).
     QStringList expected;
     for (int e = 1; e <= 4; ++e)
         expected << QString("teacher,%1").arg(e);
     for (const char* model : {"baseline", "student"})
-        for (int e = 1; e <= 5; ++e)
+        for (int e = 1; e <= 10; ++e)
             expected << QString("%1,%2").arg(model).arg(e);
     QStringList actual;
     for (qsizetype i = 1; i < rows.size(); ++i) {
