@@ -50,6 +50,26 @@ public:
 
 } // namespace
 
+namespace {
+// Whether every image of these batches is one of the dataset's training images, pixel for pixel.
+bool allPlain(const std::vector<kd::TrainingObserver::BatchInputs>& batches, const kd::Dataset& ds) {
+    std::set<std::vector<float>> originals;
+    const std::size_t pixels = ds.train.pixelsPerImage();
+    for (std::size_t i = 0; i < ds.train.size(); ++i) {
+        std::vector<float> image(pixels);
+        for (std::size_t p = 0; p < pixels; ++p)
+            image[p] = float(ds.train.pixels[i * pixels + p]) / 255.0f;
+        originals.insert(image);
+    }
+    for (const auto& in : batches)
+        for (std::size_t i = 0; i < in.count; ++i)
+            if (!originals.count(std::vector<float>(in.images.begin() + std::ptrdiff_t(i * pixels),
+                                                    in.images.begin() + std::ptrdiff_t((i + 1) * pixels))))
+                return false;
+    return true;
+}
+} // namespace
+
 class TestAugment : public QObject {
     Q_OBJECT
 
@@ -192,41 +212,8 @@ void TestAugment::withoutAugmentationImagesAreUntouched() {
     trainer.setObserver(&rec);
     trainer.run(c);
     // Every image the models saw is one of the training images, pixel for pixel.
-    const kd::Dataset& ds = *trainer.dataset();
-    std::set<std::vector<float>> originals;
-    for (std::size_t i = 0; i < ds.train.size(); ++i) {
-        std::vector<float> image(ds.train.pixelsPerImage());
-        for (std::size_t p = 0; p < image.size(); ++p)
-            image[p] = float(ds.train.pixels[i * image.size() + p]) / 255.0f;
-        originals.insert(image);
-    }
-    const std::size_t pixels = ds.train.pixelsPerImage();
-    for (const auto& in : rec.inputs)
-        for (std::size_t i = 0; i < in.count; ++i)
-            QVERIFY(
-                originals.count(std::vector<float>(in.images.begin() + std::ptrdiff_t(i * pixels),
-                                                   in.images.begin() + std::ptrdiff_t((i + 1) * pixels))));
+    QVERIFY(allPlain(rec.inputs, *trainer.dataset()));
 }
-
-namespace {
-// Whether every image of these batches is one of the dataset's training images, pixel for pixel.
-bool allPlain(const std::vector<kd::TrainingObserver::BatchInputs>& batches, const kd::Dataset& ds) {
-    std::set<std::vector<float>> originals;
-    const std::size_t pixels = ds.train.pixelsPerImage();
-    for (std::size_t i = 0; i < ds.train.size(); ++i) {
-        std::vector<float> image(pixels);
-        for (std::size_t p = 0; p < pixels; ++p)
-            image[p] = float(ds.train.pixels[i * pixels + p]) / 255.0f;
-        originals.insert(image);
-    }
-    for (const auto& in : batches)
-        for (std::size_t i = 0; i < in.count; ++i)
-            if (!originals.count(std::vector<float>(in.images.begin() + std::ptrdiff_t(i * pixels),
-                                                    in.images.begin() + std::ptrdiff_t((i + 1) * pixels))))
-                return false;
-    return true;
-}
-} // namespace
 
 void TestAugment::teacherHasItsOwnAugmentation_data() {
     QTest::addColumn<QString>("augment");
