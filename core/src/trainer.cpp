@@ -994,8 +994,19 @@ struct Trainer::Impl {
         return true;
     }
 
-    // A complete teacher: cache its logits on the training set and keep it for later runs. Returns false
-    // (and keeps nothing) when stopped meanwhile.
+    // An ensemble's soft-target source: each member's logits on every training image, [K, N, C]. Undefined
+    // when stopped meanwhile.
+    torch::Tensor membersTrainLogits(const std::vector<KdNet>& nets) {
+        std::vector<torch::Tensor> parts;
+        for (KdNet net : nets) {
+            torch::Tensor logits = predictAll(net, trainX, &stopRequested);
+            if (!logits.defined())
+                return {};
+            parts.push_back(logits);
+        }
+        return torch::stack(parts);
+    }
+
     // A reused teacher kept from a run whose students were augmented has no cached logits: computed now if
     // this run's students learn from them. Returns false when stopped meanwhile.
     bool ensureTeacherLogits(ExperimentResult& out) {
@@ -1003,19 +1014,18 @@ struct Trainer::Impl {
             return true;
         phase(Phase::TeacherLogits, "computing teacher logits");
         const auto t0 = Clock::now();
-        std::vector<torch::Tensor> parts;
-        for (KdNet net : teacherNets()) {
-            torch::Tensor logits = predictAll(net, trainX, &stopRequested);
-            if (!logits.defined())
-                return false;
-            parts.push_back(logits);
-        }
-        teacherLogits = teacher.is_empty() ? torch::stack(parts) : parts.front();
+        const torch::Tensor logits =
+            teacher.is_empty() ? membersTrainLogits(members) : predictAll(teacher, trainX, &stopRequested);
+        if (!logits.defined())
+            return false;
+        teacherLogits = logits;
         out.teacherLogitsSeconds = secondsSince(t0);
         return true;
     }
 
-    // With augmentation the soft targets come from the teacher per batch, so no logits are cached.
+    // A complete teacher: cache its logits on the training set and keep it for later runs. Returns false
+    // (and keeps nothing) when stopped meanwhile. With augmentation the soft targets come from the teacher
+    // per batch, so no logits are cached.
     bool adoptTeacher(KdNet& net, const ModelResult& mr, const std::string& key, ExperimentResult& out) {
         torch::Tensor logits;
         if (config->augment == "none") {
@@ -1118,15 +1128,12 @@ struct Trainer::Impl {
                 return false;
         }
         const auto t0 = Clock::now();
-        std::vector<torch::Tensor> trainLogits;
+        torch::Tensor trainLogits;
         if (c.augment == "none") { // with augmentation the members teach per batch
             phase(Phase::TeacherLogits, "computing the ensemble members' logits");
-            for (KdNet& net : stageNets) {
-                torch::Tensor logits = predictAll(net, trainX, &stopRequested);
-                if (!logits.defined())
-                    return false;
-                trainLogits.push_back(logits);
-            }
+            trainLogits = membersTrainLogits(stageNets);
+            if (!trainLogits.defined())
+                return false;
         }
         ModelResult mr;
         bool same = true;
@@ -1146,7 +1153,7 @@ struct Trainer::Impl {
         mr.epochsTrained = c.teacherEpochs;
         mr.trained = true;
         lastTestLogits[int(Role::Teacher)] = test;
-        teacherLogits = trainLogits.empty() ? torch::Tensor() : torch::stack(trainLogits);
+        teacherLogits = trainLogits;
         teacherTestLogits = test;
         out.teacherLogitsSeconds = secondsSince(t0);
         teacher = nullptr;
