@@ -65,6 +65,7 @@ options (a config file's keys are these names with '_' for '-'; flags override t
   --teacher-augment A      the teacher's own: same (as --augment, default), none, shift or shift-flip
   --batch-size N           mini-batch size
   --lr X                   learning rate
+  --lr-schedule S          constant (default) or cosine (from --lr down to 0 over each model's training)
   --optimizer NAME         adam or sgd (with --momentum)
   --momentum X             SGD momentum
   --weight-decay X         L2 weight decay

@@ -47,6 +47,7 @@ void compareConfigs(const kd::ExperimentConfig& a, const kd::ExperimentConfig& b
     QCOMPARE(a.teacherEpochs, b.teacherEpochs);
     QCOMPARE(a.batchSize, b.batchSize);
     QCOMPARE(a.lr, b.lr);
+    QCOMPARE(a.lrSchedule, b.lrSchedule);
     QCOMPARE(a.optimizer, b.optimizer);
     QCOMPARE(a.momentum, b.momentum);
     QCOMPARE(a.weightDecay, b.weightDecay);
@@ -81,6 +82,7 @@ const char* const kEveryKey = R"({
     "teacher_epochs": 13,
     "batch_size": 64,
     "lr": 0.0025,
+    "lr_schedule": "cosine",
     "optimizer": "sgd",
     "momentum": 0.8,
     "weight_decay": 0.0001,
@@ -115,6 +117,7 @@ kd::ExperimentConfig everyKeyConfig() {
     c.teacherEpochs = 13;
     c.batchSize = 64;
     c.lr = 0.0025;
+    c.lrSchedule = "cosine";
     c.optimizer = "sgd";
     c.momentum = 0.8;
     c.weightDecay = 0.0001;
@@ -462,6 +465,9 @@ void TestConfig::setConfigValue_valid_data() {
                              << "1" << Mutator([](kd::ExperimentConfig& c) { c.alpha = 1.0; });
     QTest::newRow("lr 1e-4") << "lr"
                              << "1e-4" << Mutator([](kd::ExperimentConfig& c) { c.lr = 1e-4; });
+    QTest::newRow("lr_schedule cosine")
+        << "lr_schedule"
+        << "cosine" << Mutator([](kd::ExperimentConfig& c) { c.lrSchedule = "cosine"; });
     QTest::newRow("seed 42") << "seed"
                              << "42" << Mutator([](kd::ExperimentConfig& c) { c.seed = 42; });
     // The largest seed configToJson can write must be accepted back as a flag (summary.json -> --seed).
@@ -635,6 +641,8 @@ void TestConfig::validateConfig_rejects_data() {
         "epochs -1", [](kd::ExperimentConfig& c) { c.epochs = -1; }, "epochs");
     row(
         "teacher epochs -1", [](kd::ExperimentConfig& c) { c.teacherEpochs = -1; }, "teacher_epochs");
+    row(
+        "lr schedule step", [](kd::ExperimentConfig& c) { c.lrSchedule = "step"; }, "lr_schedule");
     row(
         "optimizer rmsprop", [](kd::ExperimentConfig& c) { c.optimizer = "rmsprop"; }, "optimizer");
     row(

@@ -158,12 +158,14 @@ void TestExperimentPanel::configRoundTrip() {
     c.teacherEpochs = 6;
     c.batchSize = 64;
     c.lr = 5e-4;
+    c.lrSchedule = "cosine";
     c.seed = 42;
     c.trainLimit = 5000;
     c.optimizer = "sgd"; // not on the panel: kept from the config it was given
     ExperimentPanel panel;
     panel.setConfig(c);
     QCOMPARE(panel.datasetBox()->currentData().toString(), QString("idx:/some/folder"));
+    QCOMPARE(panel.lrScheduleBox()->currentData().toString(), QString("cosine"));
     const kd::ExperimentConfig back = panel.config();
     QCOMPARE(kd::configToJson(back), kd::configToJson(c));
 }

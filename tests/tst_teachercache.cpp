@@ -134,6 +134,7 @@ void TestTeacherCache::changes_data() {
     QTest::newRow("seed") << Change([](auto& c) { c.seed = 2; }) << false;
     QTest::newRow("teacher seed") << Change([](auto& c) { c.teacherSeed = 5; }) << false;
     QTest::newRow("lr") << Change([](auto& c) { c.lr = 2e-3; }) << false;
+    QTest::newRow("lr schedule") << Change([](auto& c) { c.lrSchedule = "cosine"; }) << false;
     QTest::newRow("optimizer") << Change([](auto& c) { c.optimizer = "sgd"; }) << false;
     QTest::newRow("batch size") << Change([](auto& c) { c.batchSize = 60; }) << false;
     QTest::newRow("weight decay") << Change([](auto& c) { c.weightDecay = 1e-4; }) << false;

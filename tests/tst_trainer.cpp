@@ -202,6 +202,9 @@ private slots:
     void assistantComparedWithDirectKd();
     void resumeGivesTheUninterruptedNumbers_data();
     void resumeGivesTheUninterruptedNumbers();
+    void learningRateSchedule_data();
+    void learningRateSchedule();
+    void cosineScheduleChangesTrainingAndRepeats();
     void resumeRefusesAnotherRunsCheckpoints_data();
     void resumeRefusesAnotherRunsCheckpoints();
 
@@ -1603,6 +1606,10 @@ void TestTrainer::resumeGivesTheUninterruptedNumbers_data() {
                                                      << "adam" << StopPoint{R::Student, -1, 3, 7} << false;
     QTest::newRow("kd, sgd momentum, student epoch 2") << "kd"
                                                        << "sgd" << StopPoint{R::Student, -1, 2, 2} << false;
+    // "+cosine": the schedule's rates depend on the step, so a resumed epoch must continue them.
+    QTest::newRow("kd, adam cosine, student epoch 2")
+        << "kd"
+        << "adam+cosine" << StopPoint{R::Student, -1, 2, 3} << false;
     QTest::newRow("kd, teacher from a file") << "kd"
                                              << "adam" << StopPoint{R::Student, -1, 2, 4} << true;
     QTest::newRow("ensemble, in member 2") << "ensemble"
@@ -1626,8 +1633,9 @@ void TestTrainer::resumeGivesTheUninterruptedNumbers() {
     config.epochs = 3;
     config.ensembleSize = 2;
     config.generations = 3;
-    config.optimizer = optimizer.toStdString();
-    config.lr = optimizer == "sgd" ? 0.05 : 2e-3;
+    config.optimizer = optimizer.section('+', 0, 0).toStdString();
+    config.lrSchedule = optimizer.contains("+cosine") ? "cosine" : "constant";
+    config.lr = config.optimizer == "sgd" ? 0.05 : 2e-3;
     QTemporaryDir tmp;
     QVERIFY(tmp.isValid());
     if (teacherFromFile) {
@@ -1779,6 +1787,50 @@ void TestTrainer::resumeRefusesAnotherRunsCheckpoints() {
         QVERIFY2(QString(e.what()).contains(expected), e.what());
     }
     QCOMPARE(fileBytes(student), before); // left as it was
+}
+
+void TestTrainer::learningRateSchedule_data() {
+    QTest::addColumn<QString>("schedule");
+    QTest::addColumn<qint64>("step");
+    QTest::addColumn<qint64>("steps");
+    QTest::addColumn<double>("expected");
+    QTest::newRow("constant, first step") << "constant" << qint64(0) << qint64(100) << 0.01;
+    QTest::newRow("constant, last step") << "constant" << qint64(99) << qint64(100) << 0.01;
+    QTest::newRow("cosine, first step: the full rate") << "cosine" << qint64(0) << qint64(100) << 0.01;
+    QTest::newRow("cosine, a quarter: 85%")
+        << "cosine" << qint64(25) << qint64(100) << 0.01 * 0.5 * (1 + std::sqrt(0.5));
+    QTest::newRow("cosine, half way: half") << "cosine" << qint64(50) << qint64(100) << 0.005;
+    QTest::newRow("cosine, the end: 0") << "cosine" << qint64(100) << qint64(100) << 0.0;
+    QTest::newRow("cosine, past the end: 0") << "cosine" << qint64(150) << qint64(100) << 0.0;
+    QTest::newRow("cosine, no steps: the rate") << "cosine" << qint64(0) << qint64(0) << 0.01;
+}
+
+void TestTrainer::learningRateSchedule() {
+    QFETCH(QString, schedule);
+    QFETCH(qint64, step);
+    QFETCH(qint64, steps);
+    QFETCH(double, expected);
+    const double lr = kd::scheduledLearningRate(schedule.toStdString(), 0.01, step, steps);
+    QVERIFY2(std::abs(lr - expected) < 1e-12, qPrintable(QString("%1 against %2").arg(lr).arg(expected)));
+}
+
+// Cosine decay trains differently from a constant rate (it is applied), and repeats exactly with the seed.
+void TestTrainer::cosineScheduleChangesTrainingAndRepeats() {
+    kd::ExperimentConfig config = baseConfig();
+    config.threads = 1;
+    kd::Trainer trainer;
+    const kd::ExperimentResult constant = trainer.run(config);
+    config.lrSchedule = "cosine";
+    const kd::ExperimentResult cosine = trainer.run(config);
+    const kd::ExperimentResult again = kd::Trainer().run(config);
+    QCOMPARE(cosine.history.size(), constant.history.size());
+    // The first epoch starts at the same rate; the last one differs.
+    QVERIFY(cosine.history.back().trainLoss != constant.history.back().trainLoss);
+    QVERIFY(cosine.student.testLoss != constant.student.testLoss);
+    for (std::size_t i = 0; i < cosine.history.size(); ++i)
+        QVERIFY2(sameTrainingNumbers(cosine.history[i], again.history[i]),
+                 qPrintable(describe(cosine.history[i])));
+    compareModelResults(cosine.student, again.student);
 }
 
 QTEST_GUILESS_MAIN(TestTrainer)

@@ -163,6 +163,7 @@ ExperimentPanel::ExperimentPanel(QWidget* parent)
     , m_augment(new QComboBox(this))
     , m_shiftPixels(new QSpinBox(this))
     , m_teacherAugment(new QComboBox(this))
+    , m_lrSchedule(new QComboBox(this))
     , m_lr(new QLineEdit(this)) {
     // Dataset.
     m_dataset->addItem(tr("Fashion-MNIST"), QStringLiteral("fashion-mnist"));
@@ -304,10 +305,18 @@ ExperimentPanel::ExperimentPanel(QWidget* parent)
     lrValidator->setNotation(QDoubleValidator::ScientificNotation);
     m_lr->setValidator(lrValidator);
     m_lr->setToolTip(tr("Learning rate of the optimiser (Adam by default)."));
+    // The values are kd::lrScheduleNames(), in that order.
+    m_lrSchedule->addItem(tr("constant"), QStringLiteral("constant"));
+    m_lrSchedule->addItem(tr("cosine decay"), QStringLiteral("cosine"));
+    m_lrSchedule->setToolTip(
+        tr("Constant: the learning rate above throughout. Cosine decay: from it down to 0 "
+           "over each model's training, so the last epochs settle instead of jumping."));
+    connect(m_lrSchedule, &QComboBox::activated, this, &ExperimentPanel::configEdited);
     auto* adv = new QFormLayout(m_advanced);
     adv->addRow(tr("Student epochs"), m_epochs);
     adv->addRow(tr("Teacher epochs"), m_teacherEpochs);
     adv->addRow(tr("Learning rate"), m_lr);
+    adv->addRow(tr("Rate schedule"), m_lrSchedule);
     adv->addRow(tr("Batch size"), m_batch);
     adv->addRow(tr("Seed"), m_seed);
     adv->addRow(tr("Training images"), m_trainLimit);
@@ -489,6 +498,7 @@ kd::ExperimentConfig ExperimentPanel::config() const {
     bool ok = false;
     const double lr = QLocale::c().toDouble(m_lr->text(), &ok);
     c.lr = ok ? lr : -1.0; // invalid text: validateConfig names the field
+    c.lrSchedule = m_lrSchedule->currentData().toString().toStdString();
     return c;
 }
 
@@ -513,6 +523,8 @@ void ExperimentPanel::setConfig(const kd::ExperimentConfig& c) {
     const int teacherAugment = m_teacherAugment->findData(QString::fromStdString(c.teacherAugment));
     m_teacherAugment->setCurrentIndex(teacherAugment >= 0 ? teacherAugment : 0);
     m_lr->setText(QString::number(c.lr, 'g', 6));
+    const int schedule = m_lrSchedule->findData(QString::fromStdString(c.lrSchedule));
+    m_lrSchedule->setCurrentIndex(schedule >= 0 ? schedule : 0); // an unknown name was refused when loaded
     const int method = m_method->findData(QString::fromStdString(c.method));
     m_method->setCurrentIndex(method >= 0 ? method : 0); // an unknown method was refused when loaded
     m_ensembleSize->setValue(std::clamp(c.ensembleSize, 1, 16));

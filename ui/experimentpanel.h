@@ -90,6 +90,7 @@ public:
     QComboBox* augmentBox() const { return m_augment; }
     QSpinBox* shiftPixelsSpin() const { return m_shiftPixels; }
     QComboBox* teacherAugmentBox() const { return m_teacherAugment; }
+    QComboBox* lrScheduleBox() const { return m_lrSchedule; }
     QLineEdit* learningRateEdit() const { return m_lr; }
     QLabel* compressionLabel() const { return m_compression; }
     QComboBox* methodBox() const { return m_method; }
@@ -145,6 +146,7 @@ private:
     QComboBox* m_augment;
     QSpinBox* m_shiftPixels;
     QComboBox* m_teacherAugment;
+    QComboBox* m_lrSchedule;
     QLineEdit* m_lr;
     QList<QWidget*> m_lockedWhileRunning;
     bool m_syncing = false;

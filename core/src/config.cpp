@@ -76,6 +76,7 @@ const std::vector<Field>& fields() {
         integerField("teacher_epochs", &ExperimentConfig::teacherEpochs),
         integerField("batch_size", &ExperimentConfig::batchSize),
         numberField("lr", &ExperimentConfig::lr),
+        stringField("lr_schedule", &ExperimentConfig::lrSchedule),
         stringField("optimizer", &ExperimentConfig::optimizer),
         numberField("momentum", &ExperimentConfig::momentum),
         numberField("weight_decay", &ExperimentConfig::weightDecay),
@@ -321,6 +322,18 @@ const std::vector<std::string>& augmentNames() {
     return names;
 }
 
+const std::vector<std::string>& lrScheduleNames() {
+    static const std::vector<std::string> names = {"constant", "cosine"};
+    return names;
+}
+
+double scheduledLearningRate(const std::string& schedule, double lr, std::int64_t step, std::int64_t steps) {
+    if (schedule != "cosine" || steps <= 0)
+        return lr;
+    const double progress = std::clamp(double(step) / double(steps), 0.0, 1.0);
+    return lr * 0.5 * (1.0 + std::cos(3.14159265358979323846 * progress));
+}
+
 const std::string& teacherAugmentation(const ExperimentConfig& c) {
     return c.teacherAugment == "same" ? c.augment : c.teacherAugment;
 }
@@ -410,6 +423,9 @@ void validateConfig(const ExperimentConfig& c) {
         bad("batch_size", "must be >= 1");
     if (!(c.lr > 0 && c.lr < 100))
         bad("lr", "must be > 0 (and < 100)");
+    if (std::find(lrScheduleNames().begin(), lrScheduleNames().end(), c.lrSchedule) ==
+        lrScheduleNames().end())
+        bad("lr_schedule", "'" + c.lrSchedule + "' is not constant or cosine");
     if (c.optimizer != "adam" && c.optimizer != "sgd")
         bad("optimizer", "'" + c.optimizer + "' is not adam or sgd");
     if (!(c.momentum >= 0 && c.momentum < 1))

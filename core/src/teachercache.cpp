@@ -42,6 +42,7 @@ std::string teacherCacheKey(const ExperimentConfig& c, const std::string& dataFi
         {"teacher_seed", c.teacherSeed != 0 ? c.teacherSeed : c.seed},
         {"batch_size", c.batchSize},
         {"lr", c.lr},
+        {"lr_schedule", c.lrSchedule},
         {"optimizer", c.optimizer},
         {"momentum", c.optimizer == "sgd" ? c.momentum : 0.0},
         {"weight_decay", c.weightDecay},

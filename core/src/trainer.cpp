@@ -763,6 +763,9 @@ struct Trainer::Impl {
         testLogits = torch::Tensor();
         const std::int64_t batchSize = std::min<std::int64_t>(c.batchSize, n);
         const int batches = int((n + batchSize - 1) / batchSize);
+        // The schedule's steps run over this model's whole training, so a resumed epoch gets the same rates.
+        const bool scheduled = c.lrSchedule != "constant";
+        const std::int64_t steps = std::int64_t(epochs) * batches;
         double trainSeconds = 0;
         // The last good weights: the initial ones, then those after each epoch that ended finite. A NaN or
         // Inf loss puts them back and ends this model's training (see ModelResult::divergence).
@@ -876,6 +879,12 @@ struct Trainer::Impl {
                 if (augmenting)
                     x = augmentViews(x, augment, c.shiftPixels, augmentSeed(viewSeed, epoch, b));
                 const torch::Tensor y = trainY.index_select(/*dim=*/0, idx);
+                if (scheduled) {
+                    const double lr = scheduledLearningRate(c.lrSchedule, c.lr,
+                                                            std::int64_t(epoch - 1) * batches + b, steps);
+                    for (torch::optim::OptimizerParamGroup& group : optimizer->param_groups())
+                        group.options().set_lr(lr);
+                }
                 const double t = temperature.load();
                 const double a = alpha.load();
                 torch::Tensor out = net->forward(x);
@@ -1338,7 +1347,7 @@ ExperimentResult Trainer::run(const ExperimentConfig& config, bool reuseTeacher)
         std::string teacherKey = d->datasetKey + "|" + config.teacher + "|" + config.teacherCheckpoint + "|" +
                                  std::to_string(config.teacherEpochs) + "|" +
                                  std::to_string(teacherSeed(config)) + "|" + teacherAugmentation(config) +
-                                 "|" + std::to_string(config.shiftPixels);
+                                 "|" + std::to_string(config.shiftPixels) + "|" + config.lrSchedule;
         if (ensemble)
             for (const std::string& spec : ensembleMemberSpecs(config))
                 teacherKey += "|member " + spec;

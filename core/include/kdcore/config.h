@@ -54,6 +54,11 @@ struct ExperimentConfig {
     int teacherEpochs = 4;
     int batchSize = 128;
     double lr = 1e-3;
+    // How the learning rate moves over a model's training, batch by batch:
+    //   constant  `lr` throughout;
+    //   cosine    from `lr` down to 0 along half a cosine (Loshchilov and Hutter 2017): the last epochs take
+    //             small steps, so the final weights are not one noisy step of a large rate.
+    std::string lrSchedule = "constant";
     std::string optimizer = "adam"; // adam | sgd (with momentum)
     double momentum = 0.9;
     double weightDecay = 0.0;
@@ -101,6 +106,12 @@ std::vector<std::string> ensembleMemberSpecs(const ExperimentConfig& config);
 const std::vector<std::string>& augmentNames();
 // The augmentation the teacher trains with: config.teacherAugment, or config.augment for "same".
 const std::string& teacherAugmentation(const ExperimentConfig& config);
+
+// The learning-rate schedules, in the order the app lists them: constant, cosine.
+const std::vector<std::string>& lrScheduleNames();
+// The learning rate for step `step` (0-based: batches done so far) of `steps` under `schedule` (see
+// ExperimentConfig::lrSchedule); `lr` itself for constant, and for an empty run.
+double scheduledLearningRate(const std::string& schedule, double lr, std::int64_t step, std::int64_t steps);
 
 // Checks ranges and specs (T > 0, alpha in [0,1], batch size > 0, epochs >= 0, parsable specs, ...).
 void validateConfig(const ExperimentConfig& config);
