@@ -54,6 +54,7 @@ private Q_SLOTS:
     void runFillsEveryPlotForAllThreeModels();
     void temperatureChangeMidRunReachesEngineAndMarksCurves();
     void stopTakesEffectWithinOneSecond();
+    void stopBeforeFirstEpochPromisesNoResume();
     void closingDuringTrainingStopsAndExitsCleanly();
     void guiThreadStaysResponsiveWhileTraining();
     void invalidSpecRefusesToStart();
@@ -204,6 +205,32 @@ void TestMainWindow::stopTakesEffectWithinOneSecond() {
     QCOMPARE(QString::fromStdString(w.runs().front()->status), QString("stopped"));
     QVERIFY(!w.isRunning());
     QVERIFY(w.startAction()->isEnabled());
+}
+
+// Stopped before any model finished an epoch: no checkpoint exists, so neither the status bar nor the run
+// may promise Resume, and Resume stays disabled.
+void TestMainWindow::stopBeforeFirstEpochPromisesNoResume() {
+    MainWindow w;
+    w.setAskToSave(false);
+    kd::ExperimentConfig c = tinyConfig(5);
+    c.teacher = "mlp:1024,1024"; // an epoch of seconds: the stop lands inside the first
+    c.batchSize = 8;
+    w.setConfig(c);
+    int batches = 0, epochs = 0;
+    QObject receiver;
+    connect(w.worker(), &kdui::TrainingWorker::batchReported, &receiver, [&] { ++batches; });
+    connect(w.worker(), &kdui::TrainingWorker::epochReported, &receiver, [&] { ++epochs; });
+    QSignalSpy finished(&w, &MainWindow::runFinished);
+    QVERIFY(w.startRun());
+    QTRY_VERIFY_WITH_TIMEOUT(batches > 0, 30000);
+    w.stopRun();
+    QVERIFY(finished.wait(5000));
+    QCOMPARE(epochs, 0);
+    QCOMPARE(QString::fromStdString(w.runs().front()->status), QString("stopped"));
+    QVERIFY(!w.resumeAction()->isEnabled());
+    QVERIFY2(!w.phaseLabel()->text().contains("Resume"), qPrintable(w.phaseLabel()->text()));
+    QVERIFY2(QString::fromStdString(w.runs().front()->error).contains("nothing to resume"),
+             w.runs().front()->error.c_str());
 }
 
 void TestMainWindow::closingDuringTrainingStopsAndExitsCleanly() {
@@ -1065,6 +1092,7 @@ void TestMainWindow::resumeContinuesAStoppedRun() {
     QCOMPARE(QString::fromStdString(run.status), QString("stopped"));
     QVERIFY(run.result.student.epochsTrained >= 2 && run.result.student.epochsTrained < 5);
     QVERIFY(w.resumeAction()->isEnabled());
+    QVERIFY2(w.phaseLabel()->text().contains("Resume"), qPrintable(w.phaseLabel()->text()));
 
     QSignalSpy finished(&w, &MainWindow::runFinished);
     QString error;

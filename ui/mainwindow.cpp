@@ -733,9 +733,6 @@ void MainWindow::onFinished(const kd::ExperimentResult& result, const QVariantMa
     if (m_current) {
         m_current->result = result;
         m_current->status = result.stopped ? "stopped" : "done";
-        if (result.stopped)
-            m_current->error =
-                tr("Stopped. Run > Resume continues it from its last finished epoch.").toStdString();
         for (auto it = checkpoints.begin(); it != checkpoints.end(); ++it)
             m_current->checkpoints[it.key().toStdString()] = it.value().toString().toStdString();
         m_barChart->updateRun(m_current);
@@ -743,16 +740,28 @@ void MainWindow::onFinished(const kd::ExperimentResult& result, const QVariantMa
         updateRunItem(indexOf(m_current));
         m_dirty = true;
     }
+    kd::RunRecord* const ended = m_current;
     m_current = nullptr;
     m_running = false;
     m_stopping = false;
+    // Resume is promised only where it is possible: a run stopped before any model finished an epoch has no
+    // checkpoint to continue from.
+    const bool resumable = result.stopped && ended && canResume(ended);
+    if (ended && result.stopped)
+        ended->error = (resumable ? tr("Stopped. Run > Resume continues it from its last finished epoch.")
+                                  : tr("Stopped before any model finished an epoch: nothing to resume; Start "
+                                       "runs it again."))
+                           .toStdString();
+    if (ended)
+        updateRunItem(indexOf(ended));
     m_pauseAction->setChecked(false);
     m_panel->setRunning(false);
     m_progress->setValue(result.stopped ? m_progress->value() : 1000);
     refreshTeachingViews();
     m_etaLabel->clear();
-    m_phaseLabel->setText(result.stopped ? tr("Stopped; the results so far are kept (Run > Resume continues)")
-                                         : tr("Done in %1").arg(formatDuration(result.totalSeconds)));
+    m_phaseLabel->setText(!result.stopped ? tr("Done in %1").arg(formatDuration(result.totalSeconds))
+                          : resumable ? tr("Stopped; the results so far are kept (Run > Resume continues)")
+                                      : tr("Stopped before the first epoch ended: nothing to resume"));
     autosaveNow();
     if (!warning.isEmpty())
         showError(tr("The results stand, but a checkpoint could not be saved: %1").arg(warning));
