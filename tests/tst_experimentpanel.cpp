@@ -31,6 +31,7 @@ private Q_SLOTS:
     void presetFillsSpec();
     void compressionRatioShown();
     void configRoundTrip();
+    void optimizerChoiceReachesConfig();
     void invalidLearningRateNamesField();
     void runningLocksAllButTemperatureAndAlpha();
     void tooltipsExplainTheSliders();
@@ -161,13 +162,36 @@ void TestExperimentPanel::configRoundTrip() {
     c.lrSchedule = "cosine";
     c.seed = 42;
     c.trainLimit = 5000;
-    c.optimizer = "sgd"; // not on the panel: kept from the config it was given
+    c.optimizer = "sgd";
+    c.momentum = 0.8;
     ExperimentPanel panel;
     panel.setConfig(c);
     QCOMPARE(panel.datasetBox()->currentData().toString(), QString("idx:/some/folder"));
     QCOMPARE(panel.lrScheduleBox()->currentData().toString(), QString("cosine"));
+    QCOMPARE(panel.optimizerBox()->currentData().toString(), QString("sgd"));
+    QVERIFY(panel.momentumSpin()->isEnabled());
     const kd::ExperimentConfig back = panel.config();
     QCOMPARE(kd::configToJson(back), kd::configToJson(c));
+}
+
+// The engine's SGD with momentum is offered in Advanced; momentum applies to SGD only.
+void TestExperimentPanel::optimizerChoiceReachesConfig() {
+    ExperimentPanel panel;
+    QCOMPARE(panel.config().optimizer, std::string("adam"));
+    QVERIFY(!panel.momentumSpin()->isEnabled());
+    QSignalSpy edited(&panel, &ExperimentPanel::configEdited);
+    QComboBox* box = panel.optimizerBox();
+    box->setCurrentIndex(box->findData(QString("sgd")));
+    Q_EMIT box->activated(box->currentIndex()); // as a click does
+    QVERIFY(edited.count() >= 1);
+    QVERIFY(panel.momentumSpin()->isEnabled());
+    panel.momentumSpin()->setValue(0.95);
+    QCOMPARE(panel.config().optimizer, std::string("sgd"));
+    QCOMPARE(panel.config().momentum, 0.95);
+    box->setCurrentIndex(box->findData(QString("adam")));
+    Q_EMIT box->activated(box->currentIndex());
+    QVERIFY(!panel.momentumSpin()->isEnabled());
+    QCOMPARE(panel.config().optimizer, std::string("adam"));
 }
 
 void TestExperimentPanel::invalidLearningRateNamesField() {

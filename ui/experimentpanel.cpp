@@ -164,6 +164,8 @@ ExperimentPanel::ExperimentPanel(QWidget* parent)
     , m_shiftPixels(new QSpinBox(this))
     , m_teacherAugment(new QComboBox(this))
     , m_lrSchedule(new QComboBox(this))
+    , m_optimizer(new QComboBox(this))
+    , m_momentum(new QDoubleSpinBox(this))
     , m_lr(new QLineEdit(this)) {
     // Dataset.
     m_dataset->addItem(tr("Fashion-MNIST"), QStringLiteral("fashion-mnist"));
@@ -305,6 +307,19 @@ ExperimentPanel::ExperimentPanel(QWidget* parent)
     lrValidator->setNotation(QDoubleValidator::ScientificNotation);
     m_lr->setValidator(lrValidator);
     m_lr->setToolTip(tr("Learning rate of the optimiser (Adam by default)."));
+    m_optimizer->addItem(tr("Adam"), QStringLiteral("adam"));
+    m_optimizer->addItem(tr("SGD with momentum"), QStringLiteral("sgd"));
+    m_optimizer->setToolTip(tr("Adam adapts each weight's step and works at lr 1e-3; plain SGD with momentum "
+                               "usually needs a rate 10-100x larger (e.g. 0.05)."));
+    m_momentum->setRange(0.0, 0.999);
+    m_momentum->setSingleStep(0.05);
+    m_momentum->setDecimals(3);
+    m_momentum->setToolTip(tr("SGD's momentum: the share of the last step kept in the next (0: none)."));
+    connect(m_optimizer, &QComboBox::activated, this, [this] {
+        m_momentum->setEnabled(m_optimizer->currentData().toString() == QLatin1String("sgd"));
+        Q_EMIT configEdited();
+    });
+    connect(m_momentum, &QDoubleSpinBox::valueChanged, this, &ExperimentPanel::configEdited);
     // The values are kd::lrScheduleNames(), in that order.
     m_lrSchedule->addItem(tr("constant"), QStringLiteral("constant"));
     m_lrSchedule->addItem(tr("cosine decay"), QStringLiteral("cosine"));
@@ -317,6 +332,8 @@ ExperimentPanel::ExperimentPanel(QWidget* parent)
     adv->addRow(tr("Teacher epochs"), m_teacherEpochs);
     adv->addRow(tr("Learning rate"), m_lr);
     adv->addRow(tr("Rate schedule"), m_lrSchedule);
+    adv->addRow(tr("Optimizer"), m_optimizer);
+    adv->addRow(tr("Momentum"), m_momentum);
     adv->addRow(tr("Batch size"), m_batch);
     adv->addRow(tr("Seed"), m_seed);
     adv->addRow(tr("Training images"), m_trainLimit);
@@ -499,6 +516,8 @@ kd::ExperimentConfig ExperimentPanel::config() const {
     const double lr = QLocale::c().toDouble(m_lr->text(), &ok);
     c.lr = ok ? lr : -1.0; // invalid text: validateConfig names the field
     c.lrSchedule = m_lrSchedule->currentData().toString().toStdString();
+    c.optimizer = m_optimizer->currentData().toString().toStdString();
+    c.momentum = m_momentum->value();
     return c;
 }
 
@@ -525,6 +544,10 @@ void ExperimentPanel::setConfig(const kd::ExperimentConfig& c) {
     m_lr->setText(QString::number(c.lr, 'g', 6));
     const int schedule = m_lrSchedule->findData(QString::fromStdString(c.lrSchedule));
     m_lrSchedule->setCurrentIndex(schedule >= 0 ? schedule : 0); // an unknown name was refused when loaded
+    const int optimizer = m_optimizer->findData(QString::fromStdString(c.optimizer));
+    m_optimizer->setCurrentIndex(optimizer >= 0 ? optimizer : 0);
+    m_momentum->setValue(std::clamp(c.momentum, 0.0, 0.999));
+    m_momentum->setEnabled(c.optimizer == "sgd");
     const int method = m_method->findData(QString::fromStdString(c.method));
     m_method->setCurrentIndex(method >= 0 ? method : 0); // an unknown method was refused when loaded
     m_ensembleSize->setValue(std::clamp(c.ensembleSize, 1, 16));

@@ -91,6 +91,8 @@ public:
     QSpinBox* shiftPixelsSpin() const { return m_shiftPixels; }
     QComboBox* teacherAugmentBox() const { return m_teacherAugment; }
     QComboBox* lrScheduleBox() const { return m_lrSchedule; }
+    QComboBox* optimizerBox() const { return m_optimizer; }
+    QDoubleSpinBox* momentumSpin() const { return m_momentum; }
     QLineEdit* learningRateEdit() const { return m_lr; }
     QLabel* compressionLabel() const { return m_compression; }
     QComboBox* methodBox() const { return m_method; }
@@ -147,6 +149,8 @@ private:
     QSpinBox* m_shiftPixels;
     QComboBox* m_teacherAugment;
     QComboBox* m_lrSchedule;
+    QComboBox* m_optimizer;
+    QDoubleSpinBox* m_momentum;
     QLineEdit* m_lr;
     QList<QWidget*> m_lockedWhileRunning;
     bool m_syncing = false;
