@@ -58,11 +58,12 @@ options (a config file's keys are these names with '_' for '-'; flags override t
   --alpha A                weight of the soft (teacher) loss, 0..1
   --epochs N               epochs for each student
   --teacher-epochs N       epochs for the teacher
-  --augment A              none (default), shift (random moves by up to --shift-pixels, zero-filled) or
+  --augment A              none, shift (random moves by up to --shift-pixels, zero-filled) or
                            shift-flip (also mirrored left-right: for clothing, not digits); every model alike,
                            and the distilled student's soft targets come from the teacher on the same views
+                           (default shift-flip, the default experiment's: Fashion-MNIST is clothing)
   --shift-pixels N         largest shift for --augment, 0..8 (default 2)
-  --teacher-augment A      the teacher's own: same (as --augment, default), none, shift or shift-flip
+  --teacher-augment A      the teacher's own: same (as --augment), none (default), shift or shift-flip
   --batch-size N           mini-batch size
   --lr X                   learning rate
   --lr-schedule S          constant (default) or cosine (from --lr down to 0 over each model's training)
