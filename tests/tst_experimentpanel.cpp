@@ -32,6 +32,7 @@ private Q_SLOTS:
     void compressionRatioShown();
     void configRoundTrip();
     void optimizerChoiceReachesConfig();
+    void zeroStudentEpochsRefused();
     void invalidLearningRateNamesField();
     void runningLocksAllButTemperatureAndAlpha();
     void tooltipsExplainTheSliders();
@@ -192,6 +193,21 @@ void TestExperimentPanel::optimizerChoiceReachesConfig() {
     Q_EMIT box->activated(box->currentIndex());
     QVERIFY(!panel.momentumSpin()->isEnabled());
     QCOMPARE(panel.config().optimizer, std::string("adam"));
+}
+
+// The app compares students: with 0 student epochs there is nothing to compare, and Start says so in one
+// line.
+void TestExperimentPanel::zeroStudentEpochsRefused() {
+    ExperimentPanel panel;
+    QVERIFY(panel.validationError().isEmpty());
+    kd::ExperimentConfig c;
+    c.epochs = 0;
+    panel.setConfig(c);
+    QVERIFY2(panel.validationError().startsWith("epochs: 0 student epochs"),
+             qPrintable(panel.validationError()));
+    c.epochs = 1;
+    panel.setConfig(c);
+    QVERIFY(panel.validationError().isEmpty());
 }
 
 void TestExperimentPanel::invalidLearningRateNamesField() {

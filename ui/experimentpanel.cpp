@@ -2,6 +2,7 @@
 
 #include "kdcore/error.h"
 #include "kdcore/modelspec.h"
+#include "kdcore/report.h"
 
 #include <QCheckBox>
 #include <QComboBox>
@@ -570,7 +571,8 @@ QString ExperimentPanel::validationError() const {
     } catch (const std::exception& e) {
         return QString::fromStdString(e.what());
     }
-    return QString();
+    // The app is for comparisons: a run whose students cannot train is refused, in one line.
+    return QString::fromStdString(kd::nothingToCompareReason(config()));
 }
 
 bool ExperimentPanel::reuseTeacher() const {

@@ -69,7 +69,19 @@ std::optional<double> gapRecovered(const PairedTest& teacherVsBaseline, double t
     return gapRecovered(teacherAccuracy, baselineAccuracy, studentAccuracy);
 }
 
+bool studentsUntrained(const ExperimentResult& r) {
+    return r.student.epochsTrained == 0 && r.baseline.epochsTrained == 0;
+}
+
+std::string nothingToCompareReason(const ExperimentConfig& c) {
+    if (c.epochs == 0)
+        return "epochs: 0 student epochs leave both students untrained: nothing to compare; set at least 1";
+    return {};
+}
+
 std::optional<double> gapRecovered(const ExperimentResult& r) {
+    if (studentsUntrained(r))
+        return std::nullopt;
     return gapRecovered(r.teacherVsBaseline, r.teacher.testAccuracy, r.baseline.testAccuracy,
                         r.student.testAccuracy);
 }
@@ -115,6 +127,8 @@ std::string noGapReason(const PairedTest& teacherVsBaseline, double teacherAccur
 }
 
 std::string noGapReason(const ExperimentResult& r) {
+    if (studentsUntrained(r))
+        return "the students were not trained (0 epochs), so there is nothing to compare";
     return noGapReason(r.teacherVsBaseline, r.teacher.testAccuracy, r.baseline.testAccuracy);
 }
 

@@ -600,10 +600,11 @@ struct Trainer::Impl {
         const torch::Tensor& t = lastTestLogits[int(Role::Teacher)];
         const torch::Tensor& b = lastTestLogits[int(Role::Baseline)];
         const torch::Tensor& s = lastTestLogits[int(Role::Student)];
-        if (!b.defined())
+        // An untrained model (no finished epoch) is its initial weights: nothing to compare.
+        if (!b.defined() || out.baseline.epochsTrained == 0)
             return;
         const std::vector<bool> baselineRight = correct(b);
-        if (s.defined())
+        if (s.defined() && out.student.epochsTrained > 0)
             out.studentVsBaseline = pairedTest(correct(s), baselineRight);
         if (t.defined())
             out.teacherVsBaseline = pairedTest(correct(t), baselineRight);

@@ -35,7 +35,17 @@ std::optional<double> gapRecovered(const ExperimentResult& result);
 // there is no gap to recover: train the teacher longer or pick a stronger one" ("worse than" where it is
 // significantly worse). Lower case, no full stop.
 std::string noGapReason(const PairedTest& teacherVsBaseline, double teacherAccuracy, double baselineAccuracy);
+// The same for a run; first, where its students did not train (0 epochs: "the students were not trained (0
+// epochs), so there is nothing to compare"), no gap and that reason.
 std::string noGapReason(const ExperimentResult& result);
+
+// Students that learned nothing: neither finished an epoch (0 student epochs, or both stopped or diverged in
+// their first). Their accuracies are their initial weights', not results to compare.
+bool studentsUntrained(const ExperimentResult& result);
+// Why a config gives nothing to compare, before it runs ("epochs: 0 student epochs leave both students
+// untrained: nothing to compare; set at least 1"), else empty. The app refuses such a run; the CLI trains
+// the teacher alone (a teacher-only run) and says so.
+std::string nothingToCompareReason(const ExperimentConfig& config);
 
 // One model of a run in the order a method's comparison reads: kd gives teacher, baseline, student;
 // ensemble gives its members, the ensemble, baseline, student; born-again gives teacher, baseline, each
