@@ -91,8 +91,19 @@ int main(int argc, char* argv[]) {
 
     kdui::MainWindow window;
     if (parser.isSet(configOption)) {
+        const QString path = parser.value(configOption);
         try {
-            window.setConfig(kd::configFromFile(parser.value(configOption).toStdString()));
+            // A preset file given as --config opens as the preset it is: its explanation and its runs.
+            const kd::Preset preset = kd::presetFromFile(path.toStdString());
+            if (!preset.name.empty() || !preset.explanation.empty() || preset.runs.size() > 1) {
+                QString error;
+                if (!window.loadPreset(path, &error)) {
+                    std::fprintf(stderr, "kdlab: error: %s\n", qPrintable(error));
+                    return 1;
+                }
+            } else {
+                window.setConfig(preset.config);
+            }
         } catch (const std::exception& e) {
             std::fprintf(stderr, "kdlab: error: %s\n", e.what());
             return 1;

@@ -55,6 +55,8 @@ private Q_SLOTS:
     void temperatureChangeMidRunReachesEngineAndMarksCurves();
     void stopTakesEffectWithinOneSecond();
     void stopBeforeFirstEpochPromisesNoResume();
+    void pausedRunShowsNoTimeLeft();
+    void failedRunSaysSoInThePlots();
     void closingDuringTrainingStopsAndExitsCleanly();
     void guiThreadStaysResponsiveWhileTraining();
     void invalidSpecRefusesToStart();
@@ -233,6 +235,45 @@ void TestMainWindow::stopBeforeFirstEpochPromisesNoResume() {
              w.runs().front()->error.c_str());
 }
 
+// While paused nothing counts down: the status bar says "paused", not "about 5 s left", even when batches
+// already on their way arrive after Pause.
+void TestMainWindow::pausedRunShowsNoTimeLeft() {
+    MainWindow w;
+    w.setAskToSave(false);
+    w.setConfig(tinyConfig(50));
+    int batches = 0;
+    QObject receiver;
+    connect(w.worker(), &kdui::TrainingWorker::batchReported, &receiver, [&] { ++batches; });
+    QSignalSpy finished(&w, &MainWindow::runFinished);
+    QVERIFY(w.startRun());
+    QTRY_VERIFY_WITH_TIMEOUT(batches > 0, 30000);
+    w.pauseAction()->trigger();
+    QVERIFY(w.pauseAction()->isChecked());
+    QTest::qWait(400); // batches in flight arrive, the 100 ms status refresh comes due
+    QCOMPARE(w.etaLabel()->text(), QString("paused"));
+    QVERIFY(!w.etaLabel()->text().contains("left"));
+    w.pauseAction()->trigger(); // resume
+    QTRY_VERIFY_WITH_TIMEOUT(w.etaLabel()->text() != QString("paused"), 10000);
+    w.stopRun();
+    QVERIFY(finished.wait(10000));
+}
+
+// A run that fails (here: its data folder does not exist) leaves no "Training is starting..." behind.
+void TestMainWindow::failedRunSaysSoInThePlots() {
+    MainWindow w;
+    w.setAskToSave(false);
+    kd::ExperimentConfig c = tinyConfig(1);
+    c.dataset = "idx:" + m_tmp.filePath("no-such-folder").toStdString();
+    w.setConfig(c);
+    QSignalSpy finished(&w, &MainWindow::runFinished);
+    QVERIFY(w.startRun());
+    QVERIFY(finished.wait(30000));
+    QCOMPARE(QString::fromStdString(w.runs().front()->status), QString("failed"));
+    for (kdui::PlotBase* plot :
+         std::initializer_list<kdui::PlotBase*>{w.barChart(), w.lossPlot(), w.accuracyPlot()})
+        QTRY_VERIFY2(plot->hint().contains("failed"), qPrintable(plot->hint())); // at the next replot
+}
+
 void TestMainWindow::closingDuringTrainingStopsAndExitsCleanly() {
     auto* w = new MainWindow;
     w->setAskToSave(false);
@@ -308,6 +349,11 @@ void TestMainWindow::invalidSpecRefusesToStart() {
     QVERIFY(w.runs().empty());
     QVERIFY(!w.errorLabel()->isHidden());
     QVERIFY2(w.errorLabel()->text().contains("student"), qPrintable(w.errorLabel()->text()));
+    // Another mistake: the banner follows it; the input fixed: the banner goes.
+    w.panel()->studentEditor()->setSpec("mlp:");
+    QVERIFY2(w.errorLabel()->text().contains("student"), qPrintable(w.errorLabel()->text()));
+    w.panel()->studentEditor()->setSpec("mlp:16");
+    QVERIFY(w.errorLabel()->isHidden());
 }
 
 void TestMainWindow::reuseTeacherTrainsOnlyStudents() {
@@ -867,6 +913,11 @@ void TestMainWindow::openedRunRecomputesTeachingViews() {
     QTRY_VERIFY(!w.lens()->showsPlaceholder());
     QCOMPARE(w.confusionView()->matrix(Role::Student).total(), std::int64_t(300));
     QVERIFY(!w.efficiencyView()->showsPlaceholder()); // from the saved result
+    // Recomputing loaded the data on the worker: that is no run's phase, and the status bar says what
+    // happened.
+    QVERIFY2(!w.phaseLabel()->text().contains("Loading"), qPrintable(w.phaseLabel()->text()));
+    QVERIFY2(!w.phaseLabel()->text().contains("Evaluating"), qPrintable(w.phaseLabel()->text()));
+    QVERIFY2(w.phaseLabel()->text().contains("Evaluated"), qPrintable(w.phaseLabel()->text()));
 }
 
 void TestMainWindow::builtInPresetsLoad() {

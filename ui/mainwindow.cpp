@@ -202,6 +202,18 @@ void MainWindow::buildLayout() {
     m_panel = new ExperimentPanel;
     connect(m_panel, &ExperimentPanel::temperatureChanged, this, &MainWindow::onTemperatureChanged);
     connect(m_panel, &ExperimentPanel::alphaChanged, this, &MainWindow::onAlphaChanged);
+    // A "Cannot start" banner tracks the settings: it goes once they are valid, and names a new mistake.
+    connect(m_panel, &ExperimentPanel::configEdited, this, [this] {
+        if (m_errorLabel->isHidden() || m_startError.isEmpty() || m_errorLabel->text() != m_startError)
+            return;
+        const QString invalid = m_panel->validationError();
+        if (invalid.isEmpty()) {
+            m_errorLabel->hide();
+            return;
+        }
+        m_startError = tr("Cannot start: %1").arg(invalid);
+        showError(m_startError);
+    });
     auto* panelScroll = new QScrollArea;
     panelScroll->setWidget(m_panel);
     panelScroll->setWidgetResizable(true);
@@ -325,7 +337,8 @@ bool MainWindow::startRun() {
         return false;
     const QString invalid = m_panel->validationError();
     if (!invalid.isEmpty()) {
-        showError(tr("Cannot start: %1").arg(invalid));
+        m_startError = tr("Cannot start: %1").arg(invalid);
+        showError(m_startError);
         return false;
     }
     m_errorLabel->hide();
@@ -617,6 +630,8 @@ void MainWindow::pauseRun(bool paused) {
     }
     m_worker->setPaused(paused);
     m_phaseLabel->setText(paused ? tr("Paused") : tr("Resumed"));
+    if (paused)
+        m_etaLabel->setText(tr("paused")); // no time left counts down while paused
 }
 
 void MainWindow::stopRun() {
@@ -642,6 +657,10 @@ void MainWindow::onAlphaChanged(double a) {
 }
 
 void MainWindow::onPhase(kd::Phase phase, const QString& description) {
+    // Only a run's phases: the worker also loads data to recompute an opened run's teaching views, and
+    // "Loading" must not stay in the status bar after that.
+    if (!m_running)
+        return;
     QString name;
     switch (phase) {
     case kd::Phase::Loading:
@@ -678,8 +697,9 @@ void MainWindow::onBatch(const kd::BatchMetrics& metrics) {
         m_lossPlot->addBatchPoint(m_current, *u.point);
     }
     scheduleAutosave();
-    // The status bar needs no more than ~10 updates a second.
-    if (m_progressClock.elapsed() >= 100) {
+    // The status bar needs no more than ~10 updates a second; a batch already on its way when Pause was
+    // pressed leaves "paused" in place.
+    if (m_progressClock.elapsed() >= 100 && !m_pauseAction->isChecked()) {
         m_progressClock.restart();
         m_progress->setValue(int(m_recorder.progress() * 1000));
         const double eta = m_recorder.etaSeconds();
@@ -806,6 +826,11 @@ void MainWindow::onFailed(const QString& message) {
         m_current->status = "failed";
         m_current->error = message.toStdString();
         updateRunItem(indexOf(m_current));
+        // The plots' hints follow the status ("Training is starting..." would stay otherwise).
+        m_barChart->updateRun(m_current);
+        m_methodPlot->updateRun();
+        m_lossPlot->setRuns(shownRuns());
+        m_accuracyPlot->setRuns(shownRuns());
     }
     m_current = nullptr;
     m_running = false;
@@ -928,6 +953,11 @@ void MainWindow::onAnalysed(int request, const TestOutputsPtr& outputs, const QS
         m_outputs[m_analysing] = outputs;
     else
         m_analysisErrors[m_analysing] = error;
+    if (!m_running) // "Evaluating ..." is over
+        m_phaseLabel->setText(
+            outputs
+                ? tr("Evaluated \"%1\" for the teaching views").arg(QString::fromStdString(m_analysing->name))
+                : QString());
     m_analysing = nullptr;
     refreshTeachingViews();
 }
@@ -1126,6 +1156,8 @@ bool MainWindow::openExperiment(const QString& path, QString* error) {
     } catch (const std::exception& e) {
         return fail(QString::fromStdString(e.what())); // the current runs stay as they were
     }
+    m_phaseLabel->setText(tr("Opened %1").arg(QFileInfo(path).fileName())); // before replaceRuns: it may
+                                                                            // start evaluating, and say so
     replaceRuns(std::move(records));
     m_filePath = path;
     m_dirty = false;

@@ -128,6 +128,7 @@ public:
     QLabel* errorLabel() const { return m_errorLabel; }
     QAction* startAction() const { return m_startAction; }
     QAction* pauseAction() const { return m_pauseAction; }
+    QLabel* etaLabel() const { return m_etaLabel; }
     QAction* stopAction() const { return m_stopAction; }
     QAction* exportAction() const { return m_exportAction; }
     QAction* resumeAction() const { return m_resumeAction; }
@@ -199,6 +200,7 @@ private:
     QAction* m_exportAction = nullptr;
     QString m_exportFolder;    // where the last export went: the export dialog suggests it again
     QStringList m_divergences; // this run's models that diverged (all shown in the error line)
+    QString m_startError;      // the last "Cannot start" banner, updated or hidden as the settings change
     QString m_exportError;     // the last export's failure, hidden once an export succeeds
 
     std::vector<std::unique_ptr<kd::RunRecord>> m_runs;

@@ -201,6 +201,8 @@ QString hintFor(const QVector<const kd::RunRecord*>& runs, bool hasData) {
         return QObject::tr("Press Start to train");
     if (runs.first()->status == "running")
         return QObject::tr("Training is starting\u2026");
+    if (runs.first()->status == "failed")
+        return QObject::tr("This run failed before any result (see its tooltip in the run list)");
     return QObject::tr("No results recorded for this run");
 }
 
@@ -426,6 +428,10 @@ void PlotBase::rescaleAll() {
 void PlotBase::resizeEvent(QResizeEvent* event) {
     QCustomPlot::resizeEvent(event);
     markDirty(); // the room kept for the legend and the marker labels depend on the size
+}
+
+QString PlotBase::hint() const {
+    return m_hint && m_hint->visible() ? m_hint->text() : QString();
 }
 
 void PlotBase::setHint(const QString& text) {

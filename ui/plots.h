@@ -64,6 +64,7 @@ public:
 
     void markDirty();                             // schedule a replot (throttled)
     int replotCount() const { return m_replots; } // replots done by the throttle (tests)
+    QString hint() const;                         // the text shown in an empty plot, else empty
 
 Q_SIGNALS:
     void errorOccurred(const QString& message); // a save from the context menu failed
