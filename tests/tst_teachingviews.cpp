@@ -188,6 +188,7 @@ private Q_SLOTS:
 
     void efficiencyCells();
     void efficiencyNotMeasured();
+    void efficiencyExplanationFollowsNumbers();
     void efficiencyMissingStudent();
 
     void placeholdersWithoutData();
@@ -800,6 +801,26 @@ void TestTeachingViews::efficiencyNotMeasured() {
     QCOMPARE(view.cellText(V::Throughput, V::RatioColumn), QStringLiteral("not measured"));
     QCOMPARE(view.cellText(V::Parameters, V::RatioColumn), QStringLiteral("23.6x fewer"));
     QVERIFY2(!view.summary().contains(QStringLiteral("faster")), qPrintable(view.summary()));
+}
+
+// The sentences follow the numbers (issue: "much smaller and faster" above "2.0x more" parameters).
+void TestTeachingViews::efficiencyExplanationFollowsNumbers() {
+    using V = kdui::EfficiencyView;
+    kd::ExperimentResult r = makeResult();
+    V view;
+    view.setResult(r); // the student is 23.6x smaller
+    QVERIFY2(!view.explanation().contains("not smaller"), qPrintable(view.explanation()));
+    r.student.stats.params = r.teacher.stats.params * 2;
+    r.student.stats.bytes = r.teacher.stats.bytes * 2;
+    view.setResult(r);
+    QCOMPARE(view.cellText(V::Parameters, V::RatioColumn), QStringLiteral("2.0x more"));
+    QVERIFY2(view.explanation().contains("not smaller"), qPrintable(view.explanation()));
+    QVERIFY2(!view.summary().contains("fewer parameters"), qPrintable(view.summary()));
+    view.clear();
+    view.showTrainingPlaceholder(); // a run is training
+    QVERIFY2(view.placeholderText().contains("is training"), qPrintable(view.placeholderText()));
+    view.clear(); // and then failed: the ordinary placeholder, not "is training"
+    QVERIFY2(view.placeholderText().startsWith("Train a run"), qPrintable(view.placeholderText()));
 }
 
 void TestTeachingViews::efficiencyMissingStudent() {

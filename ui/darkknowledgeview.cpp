@@ -23,19 +23,6 @@ namespace {
 
 const QColor kTextColor(0x30, 0x30, 0x30);
 
-constexpr double kSliderMinT = 0.25, kSliderMaxT = 20.0;
-constexpr int kSliderSteps = 1000;
-
-int sliderFromT(double t) {
-    t = std::clamp(t, kSliderMinT, kSliderMaxT);
-    return int(std::lround(std::log(t / kSliderMinT) / std::log(kSliderMaxT / kSliderMinT) * kSliderSteps));
-}
-
-double tFromSlider(int position) {
-    const double t = kSliderMinT * std::pow(kSliderMaxT / kSliderMinT, double(position) / kSliderSteps);
-    return std::round(t * 100.0) / 100.0;
-}
-
 QString temperatureText(double t) {
     if (std::abs(t - 1.0) < 1e-12)
         return QStringLiteral("1");
@@ -89,9 +76,11 @@ DarkKnowledgeView::DarkKnowledgeView(QWidget* parent)
            "of one class. The small numbers off the diagonal are the teacher's \"dark knowledge\": which "
            "classes it finds alike. Raise T to make them bigger."));
 
-    m_tSlider->setRange(0, kSliderSteps);
+    m_tSlider->setRange(0, kd::kTemperatureSliderSteps);
     m_tSpin->setRange(kMinTemperature, kMaxTemperature);
     m_tSpin->setDecimals(2);
+    // Typed "12" is 12, not 1 and then 12: Enter or leaving the box applies it.
+    m_tSpin->setKeyboardTracking(false);
     m_tSpin->setSingleStep(0.1);
     const QString tTip =
         tr("Temperature T: the teacher's logits are divided by T before the softmax. Higher T "
@@ -100,7 +89,7 @@ DarkKnowledgeView::DarkKnowledgeView(QWidget* parent)
     m_tSpin->setToolTip(tTip);
     connect(m_tSlider, &QSlider::valueChanged, this, [this](int position) {
         if (!m_syncing)
-            setTemperature(tFromSlider(position));
+            setTemperature(kd::sliderToTemperature(position));
     });
     connect(m_tSpin, qOverload<double>(&QDoubleSpinBox::valueChanged), this, [this](double t) {
         if (!m_syncing)
@@ -286,7 +275,7 @@ void DarkKnowledgeView::setTemperature(double temperature) {
 
 void DarkKnowledgeView::syncTemperatureWidgets() {
     m_syncing = true;
-    m_tSlider->setValue(sliderFromT(m_temperature));
+    m_tSlider->setValue(kd::temperatureToSlider(m_temperature));
     m_tSpin->setValue(m_temperature);
     m_syncing = false;
 }

@@ -4,6 +4,7 @@
 // sentence naming the classes the teacher finds most alike.
 
 #include "kdcore/analysis.h"
+#include "kdcore/temperature.h"
 
 #include "viewparts.h"
 
@@ -31,8 +32,10 @@ public:
     // Clamped to [kMinTemperature, kMaxTemperature]; recomputes the matrix (one softmax per test image).
     void setTemperature(double temperature);
     double temperature() const { return m_temperature; }
-    static constexpr double kMinTemperature = 0.1;
-    static constexpr double kMaxTemperature = 100.0;
+    QSlider* temperatureSlider() const { return m_tSlider; }
+    QDoubleSpinBox* temperatureSpin() const { return m_tSpin; }
+    static constexpr double kMinTemperature = kd::kMinTemperature; // kdcore/temperature.h
+    static constexpr double kMaxTemperature = kd::kMaxTemperature;
 
     // "Hide the diagonal": the colour range covers only the off-diagonal values (the diagonal cells are
     // greyed), so the small probabilities the teacher gives to wrong classes become visible at low T.

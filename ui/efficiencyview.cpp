@@ -93,13 +93,8 @@ EfficiencyView::EfficiencyView(QWidget* parent)
     : TeachingView(parent)
     , m_table(new QTableWidget(RowCount, ColumnCount, this))
     , m_summary(new QLabel(this)) {
-    m_explanation->setText(
-        tr("Why distil? The distilled student is much smaller and faster than the teacher, so it fits on a "
-           "phone and answers more images per second, yet it is nearly as accurate, because it learned from "
-           "the teacher's soft answers."));
-
-    m_placeholder->setText(tr("Train a run, or pick one in the run list, to see how much smaller and faster "
-                              "the distilled student is than the teacher."));
+    m_explanation->setText(defaultExplanation());
+    m_placeholder->setText(defaultPlaceholder());
 
     QFont big = m_table->font();
     big.setPointSizeF(big.pointSizeF() + 2);
@@ -163,8 +158,22 @@ QString EfficiencyView::cellText(int row, int column) const {
     return item ? item->text() : QString();
 }
 
+QString EfficiencyView::defaultExplanation() {
+    return tr(
+        "Why distil? A student much smaller and faster than its teacher fits on a phone and answers more "
+        "images per second; learning from the teacher's soft answers keeps it nearly as accurate. The "
+        "table measures this run's pair.");
+}
+
+QString EfficiencyView::defaultPlaceholder() {
+    return tr("Train a run, or pick one in the run list, to see how much smaller and faster the distilled "
+              "student is than the teacher.");
+}
+
 void EfficiencyView::clear() {
     m_hasResult = false;
+    m_explanation->setText(defaultExplanation());
+    m_placeholder->setText(defaultPlaceholder()); // not a training run's "fills in when it finishes"
     for (int r = 0; r < RowCount; ++r)
         for (int c = 0; c < ColumnCount; ++c)
             setCell(r, c, QString());
@@ -243,6 +252,15 @@ void EfficiencyView::setResult(const kd::ExperimentResult& result) {
                              tr(" points")
                        : kDash,
             accuracies ? tr("Percentage points of test accuracy, student minus teacher") : QString());
+
+    // The explanation follows the numbers: no "much smaller" above a student that is not.
+    m_explanation->setText(defaultExplanation());
+    if (both && t.stats.params > 0 && s.stats.params > 0 &&
+        double(t.stats.params) / double(s.stats.params) < 1.05)
+        m_explanation->setText(tr(
+            "Why distil? Usually for a student much smaller and faster than its teacher. This run's student "
+            "is not smaller (see Parameters): here distillation is about what the student learns, not "
+            "its size."));
 
     // One sentence a teacher can read out.
     QStringList parts;

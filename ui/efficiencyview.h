@@ -40,6 +40,8 @@ public:
 
 private:
     void setCell(int row, int column, const QString& text, const QString& toolTip = QString());
+    static QString defaultExplanation();
+    static QString defaultPlaceholder();
 
     bool m_hasResult = false;
     QTableWidget* m_table;

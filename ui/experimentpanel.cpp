@@ -3,6 +3,7 @@
 #include "kdcore/error.h"
 #include "kdcore/modelspec.h"
 #include "kdcore/report.h"
+#include "kdcore/temperature.h"
 
 #include <QCheckBox>
 #include <QComboBox>
@@ -25,8 +26,6 @@
 
 namespace kdui {
 namespace {
-
-constexpr double kMinT = 0.5, kMaxT = 20.0;
 
 QString withSeparators(std::int64_t n) {
     return QLocale(QLocale::English).toString(qlonglong(n));
@@ -126,13 +125,11 @@ void SpecEditor::validate() {
 // ---------------------------------------------------------------------------------------------------------------
 
 int ExperimentPanel::temperatureToSlider(double t) {
-    t = std::clamp(t, kMinT, kMaxT);
-    return int(std::lround(std::log(t / kMinT) / std::log(kMaxT / kMinT) * kSliderSteps));
+    return kd::temperatureToSlider(t);
 }
 
 double ExperimentPanel::sliderToTemperature(int position) {
-    const double t = kMinT * std::pow(kMaxT / kMinT, double(position) / kSliderSteps);
-    return std::round(t * 100.0) / 100.0; // the spin box shows two decimals
+    return kd::sliderToTemperature(position);
 }
 
 ExperimentPanel::ExperimentPanel(QWidget* parent)
@@ -226,9 +223,10 @@ ExperimentPanel::ExperimentPanel(QWidget* parent)
 
     // Temperature: log-scale slider and a spin box, kept in step.
     m_tSlider->setRange(0, kSliderSteps);
-    m_tSpin->setRange(kMinT,
-                      100.0); // the slider covers 0.5-20; the box takes up to 100 (the loss is tested to 100)
+    m_tSpin->setRange(kd::kMinTemperature, kd::kMaxTemperature); // the slider: 0.25-20 (kdcore/temperature.h)
     m_tSpin->setDecimals(2);
+    // Typed "12" is 12, not 1 and then 12: Enter or leaving the box applies it.
+    m_tSpin->setKeyboardTracking(false);
     m_tSpin->setSingleStep(0.1);
     const QString tTip =
         tr("Temperature T softens the teacher's probabilities: higher T shows more of how alike "
@@ -242,6 +240,8 @@ ExperimentPanel::ExperimentPanel(QWidget* parent)
     m_aSlider->setRange(0, 100);
     m_aSpin->setRange(0.0, 1.0);
     m_aSpin->setDecimals(2);
+    // Typed "12" is 12, not 1 and then 12: Enter or leaving the box applies it.
+    m_aSpin->setKeyboardTracking(false);
     m_aSpin->setSingleStep(0.05);
     const QString aTip =
         tr("Alpha weighs the teacher's soft targets against the true labels: 0 = labels only, "

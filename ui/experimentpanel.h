@@ -66,7 +66,7 @@ public:
     void setAlpha(double a);
 
     // The log-scale slider's mapping (exposed for tests): T in [0.5, 20] <-> 0..kSliderSteps.
-    static constexpr int kSliderSteps = 1000;
+    static constexpr int kSliderSteps = 1000; // kd::kTemperatureSliderSteps
     static int temperatureToSlider(double t);
     static double sliderToTemperature(int position);
 

@@ -24,6 +24,8 @@
 #include <QFile>
 #include <QFileDialog>
 #include <QFileInfo>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QListWidget>
@@ -111,6 +113,10 @@ MainWindow::MainWindow(QWidget* parent)
     // (its process is gone) and taken over.
     setAutosaveEnabled(true);
     m_autosaveTimer = new QTimer(this);
+    m_settingsTimer = new QTimer(this);
+    m_settingsTimer->setSingleShot(true);
+    m_settingsTimer->setInterval(kSettleMs);
+    connect(m_settingsTimer, &QTimer::timeout, this, &MainWindow::applySettledSettings);
     m_autosaveTimer->setSingleShot(true);
     connect(m_autosaveTimer, &QTimer::timeout, this, &MainWindow::autosaveNow);
 }
@@ -345,12 +351,48 @@ bool MainWindow::startRun() {
     m_divergences.clear();
     const kd::ExperimentConfig config = m_panel->config();
     const bool reuse = m_panel->reuseTeacher();
-    // A preset's series runs when Start is pressed on its first run's settings (edited settings: one run).
+    // A preset's series runs when Start is pressed on its first run's settings. An edit of a setting the
+    // series does not vary (say the training images) applies to every run of it; an edit of one it varies
+    // (T in "Temperature matters") makes this a single run, and the status bar says so.
+    QString seriesNote;
     if (!m_seriesActive) {
         m_seriesNext = int(m_series.size());
-        if (!m_series.empty() && kd::configToJson(m_series.front()) == kd::configToJson(config)) {
-            m_seriesNext = 1;
-            m_seriesFirstRun = int(m_runs.size()); // the run about to be added
+        if (!m_series.empty()) {
+            const QJsonObject first =
+                QJsonDocument::fromJson(QByteArray::fromStdString(kd::configToJson(m_series.front())))
+                    .object();
+            const QJsonObject now =
+                QJsonDocument::fromJson(QByteArray::fromStdString(kd::configToJson(config))).object();
+            QJsonObject edits;
+            QStringList varied;
+            for (auto it = now.begin(); it != now.end(); ++it) {
+                if (first.value(it.key()) != it.value())
+                    edits.insert(it.key(), it.value());
+                for (const kd::ExperimentConfig& run : m_series)
+                    if (QJsonDocument::fromJson(QByteArray::fromStdString(kd::configToJson(run)))
+                            .object()
+                            .value(it.key()) != first.value(it.key())) {
+                        varied << it.key();
+                        break;
+                    }
+            }
+            QStringList editedVaried;
+            for (const QString& key : edits.keys())
+                if (varied.contains(key))
+                    editedVaried << key;
+            if (editedVaried.isEmpty()) {
+                const std::string patch = QJsonDocument(edits).toJson(QJsonDocument::Compact).toStdString();
+                for (kd::ExperimentConfig& run : m_series)
+                    run = kd::configFromJson(patch, "the panel's settings", run);
+                m_seriesNext = 1;
+                m_seriesFirstRun = int(m_runs.size()); // the run about to be added
+                m_seriesClock.start();
+            } else if (m_series.size() > 1) {
+                seriesNote = tr("One run: you changed %1, which the preset's series varies (load the preset "
+                                "again for its %2 runs)")
+                                 .arg(editedVaried.join(QStringLiteral(", ")))
+                                 .arg(m_series.size());
+            }
         }
     }
 
@@ -390,6 +432,8 @@ bool MainWindow::startRun() {
     beginRun(run, teacherTrains);
     Q_EMIT startRequested(config, reuse, QString::fromStdString(run->checkpointDir), /*resume=*/false);
     Q_EMIT runStarted();
+    if (!seriesNote.isEmpty() && !m_presetBanner->text().contains(seriesNote))
+        m_presetBanner->setText(m_presetBanner->text() + QStringLiteral(" \u2014 ") + seriesNote);
     return true;
 }
 
@@ -527,10 +571,13 @@ void MainWindow::autosaveNow() {
         m_autosaveTimer->start(50);
         return;
     }
+    if (!m_autosaveSettled && !m_wroteAutosave && QFileInfo::exists(m_autosavePath))
+        return; // a crashed session's runs, not yet offered: keep them
     if (m_runs.empty()) {
         QFile::remove(m_autosavePath);
         return;
     }
+    m_wroteAutosave = true;
     auto records = std::make_shared<std::vector<kd::RunRecord>>();
     for (const auto& run : m_runs)
         records->push_back(*run); // a training run stays "running": restoring marks it interrupted
@@ -577,6 +624,7 @@ bool MainWindow::restoreAutosave(QString* error) {
         return fail(
             tr("The autosaved experiment cannot be restored: %1").arg(QString::fromStdString(e.what())));
     }
+    m_autosaveSettled = true; // its runs are these now: later writes keep them
     for (kd::RunRecord& r : records) {
         if (r.status != "running")
             continue;
@@ -607,7 +655,11 @@ bool MainWindow::restoreAutosave(QString* error) {
 }
 
 void MainWindow::offerAutosaveRestore() {
-    if (!hasAutosave())
+    // Asked once, and only of a file this window did not write: after a clean quit there is none, and
+    // opening a saved experiment autosaves it at once.
+    const bool ask = !m_autosaveSettled && !m_wroteAutosave && hasAutosave();
+    m_autosaveSettled = true;
+    if (!ask)
         return;
     const QString when = QLocale().toString(QFileInfo(m_autosavePath).lastModified(), QLocale::ShortFormat);
     const auto answer = QMessageBox::question(
@@ -619,8 +671,10 @@ void MainWindow::offerAutosaveRestore() {
         QMessageBox::Yes | QMessageBox::Discard, QMessageBox::Yes);
     if (answer == QMessageBox::Yes)
         restoreAutosave();
-    else
+    else {
         discardAutosave();
+        autosaveNow(); // the runs already here (an experiment opened at the start)
+    }
 }
 
 void MainWindow::pauseRun(bool paused) {
@@ -644,16 +698,32 @@ void MainWindow::stopRun() {
 }
 
 void MainWindow::onTemperatureChanged(double t) {
-    if (m_running)
-        m_worker->setTemperature(t);
+    if (m_running) {
+        // A drag or held arrow key passes through many values: the engine gets the one it settles on, so the
+        // student never trains at a value on the way and the curve shows one marker per change.
+        m_pendingTemperature = t;
+        m_settingsTimer->start();
+    }
     // The lenses follow the slider at once, running or not: they only recompute softmaxes.
     m_lens->setTemperature(t);
     m_darkView->setTemperature(t);
 }
 
 void MainWindow::onAlphaChanged(double a) {
-    if (m_running)
-        m_worker->setAlpha(a);
+    if (m_running) {
+        m_pendingAlpha = a;
+        m_settingsTimer->start();
+    }
+}
+
+void MainWindow::applySettledSettings() {
+    if (!m_running)
+        return;
+    if (m_pendingTemperature > 0)
+        m_worker->setTemperature(m_pendingTemperature);
+    if (m_pendingAlpha >= 0)
+        m_worker->setAlpha(m_pendingAlpha);
+    m_pendingTemperature = m_pendingAlpha = -1;
 }
 
 void MainWindow::onPhase(kd::Phase phase, const QString& description) {
@@ -691,6 +761,10 @@ void MainWindow::onBatch(const kd::BatchMetrics& metrics) {
     if (u.marker) {
         m_current->markers.push_back(*u.marker);
         m_lossPlot->addMarker(m_current, *u.marker);
+        // The run list, the charts and the .kdlab record name the values it trained with ("T=2->20").
+        m_current->name = runName(m_current->config, m_current->markers);
+        updateRunItem(indexOf(m_current));
+        m_barChart->updateRun(m_current);
     }
     if (u.point) {
         m_current->batches.push_back(*u.point);
@@ -802,6 +876,10 @@ void MainWindow::onFinished(const kd::ExperimentResult& result, const QVariantMa
         for (int i = m_seriesFirstRun; i < int(m_runs.size()); ++i)
             series << i;
         selectRuns(series);
+        // The series' time, not its last run's.
+        m_phaseLabel->setText(tr("Done: the preset's %1 runs in %2")
+                                  .arg(series.size())
+                                  .arg(formatDuration(m_seriesClock.elapsed() / 1000.0)));
     }
     m_seriesActive = false;
 }
@@ -990,6 +1068,10 @@ void MainWindow::refreshTeachingViews() {
         m_efficiencyView->setResult(run->result);
     else
         m_efficiencyView->clear();
+    if (run && run->status == "running" && !outputs)
+        for (TeachingView* view :
+             std::initializer_list<TeachingView*>{m_lens, m_darkView, m_confusionView, m_efficiencyView})
+            view->showTrainingPlaceholder();
     Q_EMIT teachingViewsUpdated();
 }
 

@@ -44,6 +44,8 @@ class TrainingWorker;
 class MainWindow : public QMainWindow {
     Q_OBJECT
 public:
+    // How long T or alpha must stay put before a running engine takes it (a drag, typing, held arrows).
+    static constexpr int kSettleMs = 250;
     explicit MainWindow(QWidget* parent = nullptr);
     ~MainWindow() override;
 
@@ -162,6 +164,7 @@ private:
     void onRunSelectionChanged();
     void onTemperatureChanged(double t);
     void onAlphaChanged(double a);
+    void applySettledSettings();
     void updateRunItem(int index);
     void updateActions();
     void updateTitle();
@@ -217,7 +220,15 @@ private:
     QString m_autosavePath; // empty: another kdlab holds the lock, this one does not autosave
     std::unique_ptr<QLockFile> m_autosaveLock;
     QTimer* m_autosaveTimer = nullptr;
-    std::future<void> m_autosaveWrite; // the write in flight, if any
+    // T and alpha reach a running engine once they have settled for kSettleMs (see onTemperatureChanged).
+    QTimer* m_settingsTimer = nullptr;
+    double m_pendingTemperature = -1, m_pendingAlpha = -1; // -1: nothing pending
+    std::future<void> m_autosaveWrite;                     // the write in flight, if any
+    // The autosave file found at the start may be a crashed session's: it is not overwritten until the
+    // start's offer is answered (m_autosaveSettled). One this window wrote (m_wroteAutosave: an experiment
+    // opened from the command line is autosaved at once) is never offered back as a crash.
+    bool m_autosaveSettled = false;
+    bool m_wroteAutosave = false;
     void scheduleAutosave();
     void waitForAutosave();
     // The runs of an opened file or a restored autosave in place of the current ones; the last is selected.
@@ -233,7 +244,8 @@ private:
     // A preset's series of runs: m_series[m_seriesNext] starts when the current one is done.
     std::vector<kd::ExperimentConfig> m_series;
     int m_seriesNext = 0;
-    int m_seriesFirstRun = 0; // index in m_runs of the series' first run
+    QElapsedTimer m_seriesClock; // the whole series' time, said when its last run is done
+    int m_seriesFirstRun = 0;    // index in m_runs of the series' first run
     bool m_seriesActive = false;
 };
 

@@ -28,13 +28,29 @@ std::string shortNumber(double v) {
 
 } // namespace
 
-std::string runName(const kd::ExperimentConfig& config) {
-    return "T=" + shortNumber(config.temperature) + " a=" + shortNumber(config.alpha) + " " + config.student;
+std::string runName(const kd::ExperimentConfig& config, const std::vector<kd::ParameterMarker>& markers) {
+    // Each value the setting took, in order, repeats dropped; more than three: the first, "...", the last.
+    auto path = [&](double start, double kd::ParameterMarker::*value) {
+        std::vector<double> values{start};
+        for (const kd::ParameterMarker& m : markers)
+            if (m.*value != values.back())
+                values.push_back(m.*value);
+        std::string text = shortNumber(values.front());
+        if (values.size() > 3)
+            return text + "->...->" + shortNumber(values.back());
+        for (std::size_t i = 1; i < values.size(); ++i)
+            text += "->" + shortNumber(values[i]);
+        return text;
+    };
+    return "T=" + path(config.temperature, &kd::ParameterMarker::temperature) +
+           " a=" + path(config.alpha, &kd::ParameterMarker::alpha) + " " + config.student;
 }
 
 void RunRecorder::begin(const kd::ExperimentConfig& config, bool teacherTrains) {
     *this = RunRecorder();
     m_config = config;
+    m_lastT = config.temperature;
+    m_lastAlpha = config.alpha;
     m_teacherTrains = teacherTrains;
     m_teacherCost = sampleCost(config.teacher);
     m_studentCost = sampleCost(config.method == "born-again" ? config.teacher : config.student);
@@ -77,11 +93,14 @@ RunRecorder::Update RunRecorder::addBatch(const kd::BatchMetrics& m) {
         return u;
 
     const double x = (m.epoch - 1) + double(m.batch) / double(std::max(1, m.batchesPerEpoch));
-    if (m_haveLast && (m.temperature != m_lastT || m.alpha != m_lastAlpha))
-        u.marker = kd::ParameterMarker{m.role, x, m.temperature, m.alpha};
-    m_haveLast = true;
-    m_lastT = m.temperature;
-    m_lastAlpha = m.alpha;
+    // T and alpha act on the distilled student only: a change is marked on its curve, at its first batch
+    // that trained with the new values (a change made while the teacher or baseline trained: at its start).
+    if (m.role == kd::Role::Student) {
+        if (m.temperature != m_lastT || m.alpha != m_lastAlpha)
+            u.marker = kd::ParameterMarker{m.role, x, m.temperature, m.alpha};
+        m_lastT = m.temperature;
+        m_lastAlpha = m.alpha;
+    }
 
     // A diverged loss (NaN, inf) would poison the average and cannot be drawn or saved: no point.
     if (!std::isfinite(m.loss) || !std::isfinite(m.soft) || !std::isfinite(m.hard))

@@ -43,8 +43,7 @@ private:
     double m_totalCost = 0;                      // of one batch of every epoch of every model
     kd::Role m_role = kd::Role::Teacher;
     int m_stage = -1;
-    bool m_haveLast = false;
-    double m_lastT = 0, m_lastAlpha = 0;
+    double m_lastT = 0, m_lastAlpha = 0; // the distilled student's, from the config at the start
     double m_emaLoss = 0, m_emaSoft = 0, m_emaHard = 0;
     int m_emaCount = 0;
     int m_batchesPerEpoch = 0;
@@ -54,6 +53,7 @@ private:
 };
 
 // A short run name for lists and legends, e.g. "T=2 a=0.5 mlp:128".
-std::string runName(const kd::ExperimentConfig& config);
+// "T=4 a=0.5 cnn:8,16"; with the changes made while it trained (markers), "T=4->20 a=0.5->0 cnn:8,16".
+std::string runName(const kd::ExperimentConfig& config, const std::vector<kd::ParameterMarker>& markers = {});
 
 } // namespace kdui

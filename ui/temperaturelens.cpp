@@ -33,20 +33,8 @@ const QColor kHintColor(0x80, 0x80, 0x80);
 const QColor kRightColor(0x1a, 0x7f, 0x37);
 const QColor kWrongColor(0xb0, 0x00, 0x20);
 
-constexpr double kSliderMinT = 0.25, kSliderMaxT = 20.0;
-constexpr int kSliderSteps = 1000;
 constexpr int kThumbSize = 44; // thumbnail icon, pixels
 constexpr int kEnlarged = 196; // the chosen image's longer side, pixels (7x for 28x28)
-
-int sliderFromT(double t) {
-    t = std::clamp(t, kSliderMinT, kSliderMaxT);
-    return int(std::lround(std::log(t / kSliderMinT) / std::log(kSliderMaxT / kSliderMinT) * kSliderSteps));
-}
-
-double tFromSlider(int position) {
-    const double t = kSliderMinT * std::pow(kSliderMaxT / kSliderMinT, double(position) / kSliderSteps);
-    return std::round(t * 100.0) / 100.0; // the spin box shows two decimals
-}
 
 // "4.0", "1", "0.5", "0.25": one decimal unless T needs two; T = 1 exactly as "1".
 QString temperatureText(double t) {
@@ -238,9 +226,11 @@ TemperatureLens::TemperatureLens(QWidget* parent)
     m_prediction->setAlignment(Qt::AlignLeft | Qt::AlignTop);
 
     // Temperature: log-scale slider and spin box.
-    m_tSlider->setRange(0, kSliderSteps);
+    m_tSlider->setRange(0, kd::kTemperatureSliderSteps);
     m_tSpin->setRange(kMinTemperature, kMaxTemperature);
     m_tSpin->setDecimals(2);
+    // Typed "12" is 12, not 1 and then 12: Enter or leaving the box applies it.
+    m_tSpin->setKeyboardTracking(false);
     m_tSpin->setSingleStep(0.1);
     const QString tTip =
         tr("Temperature T: the teacher's logits are divided by T before the softmax. Higher T "
@@ -249,7 +239,7 @@ TemperatureLens::TemperatureLens(QWidget* parent)
     m_tSpin->setToolTip(tTip);
     connect(m_tSlider, &QSlider::valueChanged, this, [this](int position) {
         if (!m_syncing)
-            setTemperature(tFromSlider(position));
+            setTemperature(kd::sliderToTemperature(position));
     });
     connect(m_tSpin, qOverload<double>(&QDoubleSpinBox::valueChanged), this, [this](double t) {
         if (!m_syncing)
@@ -594,7 +584,7 @@ void TemperatureLens::setTemperature(double temperature) {
 
 void TemperatureLens::syncTemperatureWidgets() {
     m_syncing = true;
-    m_tSlider->setValue(sliderFromT(m_temperature));
+    m_tSlider->setValue(kd::temperatureToSlider(m_temperature));
     m_tSpin->setValue(m_temperature);
     m_syncing = false;
 }

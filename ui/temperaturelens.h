@@ -4,6 +4,7 @@
 // redraws two small charts (three softmaxes over the cached test logits; nothing is re-run).
 
 #include "kdcore/analysis.h"
+#include "kdcore/temperature.h"
 
 #include "viewparts.h"
 
@@ -37,8 +38,10 @@ public:
     // Clamped to [kMinTemperature, kMaxTemperature]; the slider covers 0.25-20 (log scale), the spin box all.
     void setTemperature(double temperature);
     double temperature() const { return m_temperature; }
-    static constexpr double kMinTemperature = 0.1;
-    static constexpr double kMaxTemperature = 100.0;
+    QSlider* temperatureSlider() const { return m_tSlider; }
+    QDoubleSpinBox* temperatureSpin() const { return m_tSpin; }
+    static constexpr double kMinTemperature = kd::kMinTemperature; // kdcore/temperature.h
+    static constexpr double kMaxTemperature = kd::kMaxTemperature;
 
     void setImageIndex(int index); // clamped to the test images; ignored when there are none
     int imageIndex() const { return m_index; }

@@ -24,6 +24,15 @@ public:
     QString explanation() const { return m_explanation->text(); }
     bool showsPlaceholder() const { return m_stack->currentWidget() == m_placeholder; }
     QString placeholderText() const { return showsPlaceholder() ? m_placeholder->text() : QString(); }
+    // While a run trains there is nothing to show yet: says when there will be, instead of the view's
+    // "Train a run, or pick one" (a view already showing content keeps it).
+    void showTrainingPlaceholder() {
+        if (!showsPlaceholder())
+            return;
+        m_placeholder->setText(
+            tr("This run is training: this view fills in when it finishes, from its trained "
+               "models on the test images."));
+    }
 
 protected:
     void setContent(QWidget* content); // once, at the end of the view's constructor

@@ -1,6 +1,7 @@
 #include "kdcore/config.h"
 #include "kdcore/error.h"
 #include "kdcore/modelspec.h"
+#include "kdcore/temperature.h"
 
 #include "jsondepth.h"
 
@@ -380,8 +381,8 @@ void validateConfig(const ExperimentConfig& c) {
     if (c.teacherCheckpoint.empty())
         checkSpec("teacher", c.teacher);
     checkSpec("student", c.student);
-    if (!(c.temperature >= 0.05 && c.temperature <= 1000))
-        bad("temperature", "must be > 0 (range 0.05..1000), got " + json(c.temperature).dump());
+    if (!(c.temperature >= kMinTemperature && c.temperature <= kMaxTemperature))
+        bad("temperature", "must be in 0.1..100, got " + json(c.temperature).dump());
     if (!(c.alpha >= 0 && c.alpha <= 1))
         bad("alpha", "must be in [0, 1], got " + json(c.alpha).dump());
     const auto& methods = methodNames();
