@@ -54,7 +54,7 @@ options (a config file's keys are these names with '_' for '-'; flags override t
   --teacher SPEC           teacher architecture or preset
   --teacher-checkpoint F   load the teacher from a kdlab checkpoint instead of training it
   --student SPEC           student architecture or preset
-  --temperature T          softmax temperature for distillation (> 0)
+  --temperature T          softmax temperature for distillation, 0.1..100
   --alpha A                weight of the soft (teacher) loss, 0..1
   --epochs N               epochs for each student
   --teacher-epochs N       epochs for the teacher

@@ -81,6 +81,7 @@ private Q_SLOTS:
     void builtInPresetsLoad();
     void presetSeriesRunsEveryRunWithOneTeacher();
     void presetSeriesKeepsItsRunsAfterAnEdit();
+    void tabsFromTheKeyboard();
     void omittedClassRunShowsBiasAndNeverFedClass();
     void sweepWindowOpensWithThePanelsSettings();
     void methodRunShowsEveryModelAndSurvivesSaving_data();
@@ -1107,6 +1108,19 @@ void TestMainWindow::presetSeriesKeepsItsRunsAfterAnEdit() {
     QCOMPARE(int(w.runs().size()), 3);
     QVERIFY(!w.isRunning());
     QCOMPARE(w.runs()[2]->config.temperature, 2.0);
+}
+
+// Ctrl+1..5 show the five tabs (a projector and a keyboard, no mouse), each also in the View menu.
+void TestMainWindow::tabsFromTheKeyboard() {
+    MainWindow w;
+    w.setAskToSave(false);
+    w.show();
+    QApplication::setActiveWindow(&w); // shortcuts go to the active window
+    QVERIFY(QTest::qWaitForWindowExposed(&w));
+    for (int i = 4; i >= 0; --i) {
+        QTest::keyClick(&w, Qt::Key(Qt::Key_1 + i), Qt::ControlModifier);
+        QCOMPARE(w.tabs()->currentIndex(), i);
+    }
 }
 
 void TestMainWindow::omittedClassRunShowsBiasAndNeverFedClass() {

@@ -313,6 +313,19 @@ void MainWindow::buildLayout() {
     m_tabs->setTabToolTip(3, m_confusionView->explanation());
     m_tabs->setTabToolTip(4, m_efficiencyView->explanation());
     rightLayout->addWidget(m_tabs, 1);
+    // View > each tab, Ctrl+1..5: the tabs from the keyboard without 20 presses of Tab.
+    auto* viewMenu = menuBar()->addMenu(tr("&View"));
+    for (int i = 0; i < m_tabs->count(); ++i) {
+        QAction* show = viewMenu->addAction(m_tabs->tabText(i), this, [this, i] {
+            m_tabs->setCurrentIndex(i);
+            m_tabs->currentWidget()->setFocus(Qt::ShortcutFocusReason);
+        });
+        show->setShortcut(QKeySequence(Qt::CTRL | Qt::Key(Qt::Key_1 + i)));
+        m_tabs->setTabToolTip(
+            i, QStringLiteral("%1 (%2)").arg(m_tabs->tabToolTip(i).isEmpty() ? m_tabs->tabText(i)
+                                                                             : m_tabs->tabToolTip(i),
+                                             show->shortcut().toString(QKeySequence::NativeText)));
+    }
 
     auto* split = new QSplitter(Qt::Horizontal);
     split->addWidget(left);
