@@ -207,6 +207,7 @@ private slots:
     void learningRateSchedule();
     void cosineScheduleChangesTrainingAndRepeats();
     void untrainedStudentsAreNotCompared();
+    void runThatCannotFitIsRefusedBeforeTraining();
     void resumeRefusesAnotherRunsCheckpoints_data();
     void resumeRefusesAnotherRunsCheckpoints();
 
@@ -1854,6 +1855,35 @@ void TestTrainer::untrainedStudentsAreNotCompared() {
     const kd::ExperimentResult trained = kd::Trainer().run(config);
     QVERIFY(!kd::studentsUntrained(trained));
     QVERIFY(trained.studentVsBaseline.valid());
+}
+
+// A model far beyond any machine's memory is refused in one line before anything is built or trained (it
+// used to start, show 0% forever and take 18 GB in 50 s); the previous run's teacher stays.
+void TestTrainer::runThatCannotFitIsRefusedBeforeTraining() {
+    kd::ExperimentConfig config = baseConfig();
+    config.threads = 1;
+    kd::Trainer trainer;
+    const kd::ExperimentResult first = trainer.run(config);
+    // 30 billion weights: 120 GB, and four times that while it trains.
+    config.teacher = "mlp:65536,65536,65536,65536,65536,65536,65536,65536";
+    Recorder rec;
+    trainer.setObserver(&rec);
+    try {
+        trainer.run(config);
+        QFAIL("not refused");
+    } catch (const kd::Error& e) {
+        const std::string message = e.what();
+        QVERIFY2(message.find("not enough memory") != std::string::npos, e.what());
+        QVERIFY2(message.find("teacher mlp:65536,65536,") != std::string::npos, e.what());
+    }
+    QCOMPARE(int(rec.batches.size()), 0);
+    // The teacher trained before is still there to reuse.
+    config.teacher = baseConfig().teacher;
+    rec.phases.clear();
+    const kd::ExperimentResult again = trainer.run(config, /*reuseTeacher=*/true);
+    QVERIFY(std::find(rec.phases.begin(), rec.phases.end(), kd::Phase::Teacher) == rec.phases.end());
+    QCOMPARE(again.teacher.testAccuracy, first.teacher.testAccuracy);
+    trainer.setObserver(nullptr);
 }
 
 QTEST_GUILESS_MAIN(TestTrainer)

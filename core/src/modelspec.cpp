@@ -142,11 +142,13 @@ ModelStats modelStats(const ModelSpec& spec, const InputShape& in) {
     auto linear = [&s](std::int64_t inF, std::int64_t outF) {
         s.params += inF * outF + outF;
         s.flopsPerSample += 2 * inF * outF;
+        s.activationsPerSample += outF;
     };
     auto conv = [&s](std::int64_t cin, std::int64_t cout, std::int64_t k, std::int64_t outH,
                      std::int64_t outW) {
         s.params += cin * cout * k * k + cout;
         s.flopsPerSample += 2 * cin * cout * k * k * outH * outW;
+        s.activationsPerSample += cout * outH * outW + cout * (outH / 2) * (outW / 2); // conv, pooled
     };
     std::int64_t c = in.channels, h = in.height, w = in.width;
     auto tooSmall = [&]() {

@@ -7,6 +7,7 @@
 #include "kdcore/analysis.h"
 #include "kdcore/augment.h"
 #include "kdcore/error.h"
+#include "kdcore/memory.h"
 #include "kdcore/experimentfile.h"
 #include "kdcore/export.h"
 #include "kdcore/trainer.h"
@@ -1342,6 +1343,15 @@ ExperimentResult Trainer::run(const ExperimentConfig& config, bool reuseTeacher)
         d->loadData(config);
         result.device = d->device.is_cuda() ? "cuda" : "cpu";
         result.threads = torch::get_num_threads();
+        // Before anything trains: a run that cannot fit is refused, not left to swap or be killed. The
+        // images are loaded already, so they count as memory this process has.
+        if (!d->device.is_cuda()) {
+            const MemoryEstimate memory =
+                estimateRunMemory(config, d->input, d->trainX.size(0), d->testX.size(0));
+            const std::string warning = checkRunMemory(memory, availableMemoryBytes() + memory.dataBytes);
+            if (!warning.empty())
+                d->warn(warning);
+        }
 
         // Teacher: reused, loaded, or trained. Only a complete teacher replaces the kept one.
         const bool ensemble = config.method == "ensemble";

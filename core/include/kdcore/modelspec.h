@@ -28,6 +28,9 @@ struct ModelStats {
     std::int64_t params = 0;
     std::int64_t flopsPerSample = 0; // forward pass, 2 FLOPs per multiply-add
     std::int64_t bytes = 0;          // float32 parameters
+    // Values each layer outputs for one image (before and after pooling), summed: what a forward keeps
+    // for the backward pass, per image.
+    std::int64_t activationsPerSample = 0;
 };
 
 struct InputShape {
