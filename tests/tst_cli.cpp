@@ -802,7 +802,7 @@ void TestCli::badInputKeepsEarlierResults_data() {
     row("config seed negative", config("%CASE%/s.json"), R"(json:{"seed": -1})",
         "%CASE%/s.json: seed: -1 is out of range", none);
     row("config temperature 0", config("%CASE%/s.json"), R"(json:{"temperature": 0})",
-        "temperature: must be > 0", none);
+        "temperature: must be in 0.1..100", none);
     row("config file is a folder", config("%CASE%/s.json"), "folder:s.json", "%CASE%/s.json: is a folder",
         none);
     row("config file under a regular file", config("%CASE%/a-file/s.json"), "",
@@ -810,7 +810,7 @@ void TestCli::badInputKeepsEarlierResults_data() {
     row("config file unreadable (mode 000)", config("%CASE%/s.json"), R"(mode000:s.json:{"epochs": 1})",
         "%CASE%/s.json: cannot open (Permission denied)", none);
     // Ranges and values given as flags.
-    row("--temperature -1", run({"--temperature", "-1"}), "", "temperature: must be > 0", none);
+    row("--temperature -1", run({"--temperature", "-1"}), "", "temperature: must be in 0.1..100", none);
     row("--alpha -0.1", run({"--alpha", "-0.1"}), "", "alpha: must be in [0, 1], got -0.1", none);
     row("--alpha 1.1", run({"--alpha", "1.1"}), "", "alpha: must be in [0, 1], got 1.1", none);
     row("--teacher-epochs -1", run({"--teacher-epochs", "-1"}), "", "teacher_epochs: must be >= 0", none);

@@ -764,8 +764,9 @@ void TestConfig::validateConfig_rejects() {
     change(c);
     QString msg;
     KD_EXPECT_ERROR(msg, kd::validateConfig(c));
-    // "key:" as in "config: temperature: must be > 0": the setting to fix is named, not merely mentioned (the
-    // preset list in a spec error mentions "hinton-teacher" and "hinton-student" whatever the key).
+    // "key:" as in "config: temperature: must be in 0.1..100": the setting to fix is named, not merely
+    // mentioned (the preset list in a spec error mentions "hinton-teacher" and "hinton-student" whatever the
+    // key).
     QVERIFY2(msg.contains(key + ":"), qPrintable("message does not name the key " + key + ": " + msg));
 }
 

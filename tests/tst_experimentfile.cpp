@@ -1015,8 +1015,10 @@ void TestExperimentFile::load_rejectsField_data() {
         "runs[0].result.comparisons.student_vs_baseline.only_b: expected a whole number");
     // The config's ranges (issue 7: T <= 0, alpha outside [0, 1], batch size 0, epochs < 0), a misspelled
     // model preset, and its types.
-    row("config temperature 0", "runs[0].config.temperature", 0, "runs[0].config.temperature: must be > 0");
-    row("config temperature -1", "runs[1].config.temperature", -1, "runs[1].config.temperature: must be > 0");
+    row("config temperature 0", "runs[0].config.temperature", 0,
+        "runs[0].config.temperature: must be in 0.1..100");
+    row("config temperature -1", "runs[1].config.temperature", -1,
+        "runs[1].config.temperature: must be in 0.1..100");
     row("config alpha -0.1", "runs[1].config.alpha", -0.1, "runs[1].config.alpha: must be in [0, 1]");
     row("config alpha 1.1", "runs[0].config.alpha", 1.1, "runs[0].config.alpha: must be in [0, 1]");
     row("config batch_size 0", "runs[1].config.batch_size", 0, "runs[1].config.batch_size: must be >= 1");

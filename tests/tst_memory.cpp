@@ -43,8 +43,9 @@ void TestMemory::estimates_data() {
     QTest::newRow("mlp:65536,65536") << "mlp:65536,65536"
                                      << "mlp:16" << 128 << qint64(60 * kGB) << qint64(80 * kGB);
     // A big batch of a wide CNN: the activations dominate (32 x 28 x 28 x 1.25 per image per layer, x3).
-    QTest::newRow("cnn:256,512 at batch 65536") << "cnn:256,512"
-                                                << "mlp:16" << 65536 << qint64(100 * kGB) << qint64(400 * kGB);
+    QTest::newRow("cnn:256,512 at batch 65536")
+        << "cnn:256,512"
+        << "mlp:16" << 65536 << qint64(100 * kGB) << qint64(400 * kGB);
 }
 
 void TestMemory::estimates() {

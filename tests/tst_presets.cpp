@@ -175,7 +175,7 @@ void TestPresets::badPresetFile_data() {
         << QByteArray(R"({"name": "x", "epoch": 2})") << -1 << "unknown setting 'epoch'";
     QTest::newRow("a run's temperature 0")
         << QByteArray(R"({"runs": [{"temperature": 2}, {"temperature": 0}]})") << 1
-        << "temperature: must be > 0";
+        << "temperature: must be in 0.1..100";
     QTest::newRow("a run's alpha 1.1")
         << QByteArray(R"({"runs": [{"alpha": 1.1}]})") << 0 << "alpha: must be in [0, 1]";
     QTest::newRow("misspelled model preset") << QByteArray(R"({"student": "hinton-studnet"})") << 0

@@ -61,7 +61,7 @@ MemoryEstimate estimateRunMemory(const ExperimentConfig& c, const InputShape& in
         for (const std::string& spec : ensembleMemberSpecs(c))
             models.push_back({"ensemble member " + std::to_string(k++), spec, true});
     } else {
-        models.push_back({"teacher", c.teacher, teacherTrains});
+        models.push_back({"teacher", teacherTrains ? c.teacher : std::string(), teacherTrains});
     }
     const std::string studentSpec = c.method == "born-again" ? c.teacher : c.student;
     models.push_back({"baseline", studentSpec, true});
@@ -76,9 +76,12 @@ MemoryEstimate estimateRunMemory(const ExperimentConfig& c, const InputShape& in
     const std::int64_t optimizerCopies = c.optimizer == "sgd" ? 1 : 2; // momentum buffer; Adam's m and v
     std::int64_t weights = 0, peakTraining = 0;
     for (const Model& m : models) {
-        if (m.spec.empty())
-            continue;
-        const ModelStats s = modelStats(parseModelSpec(m.spec), input);
+        ModelStats s;
+        try {
+            s = modelStats(parseModelSpec(m.spec), input);
+        } catch (const Error&) {
+            continue; // a teacher given as a checkpoint: its spec is not read (and the check is a guard)
+        }
         weights += s.bytes;
         if (!m.trains)
             continue;

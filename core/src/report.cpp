@@ -70,7 +70,7 @@ std::optional<double> gapRecovered(const PairedTest& teacherVsBaseline, double t
 }
 
 bool studentsUntrained(const ExperimentResult& r) {
-    return r.student.epochsTrained == 0 && r.baseline.epochsTrained == 0;
+    return r.studentsUntrained;
 }
 
 std::string nothingToCompareReason(const ExperimentConfig& c) {

@@ -1452,6 +1452,7 @@ ExperimentResult Trainer::run(const ExperimentConfig& config, bool reuseTeacher)
     }
     d->result = nullptr;
     d->config = nullptr;
+    result.studentsUntrained = config.epochs == 0;
     d->comparePaired(result);
     result.totalSeconds = secondsSince(d->runStart);
     d->lastConfig = config;

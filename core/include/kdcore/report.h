@@ -39,8 +39,8 @@ std::string noGapReason(const PairedTest& teacherVsBaseline, double teacherAccur
 // epochs), so there is nothing to compare"), no gap and that reason.
 std::string noGapReason(const ExperimentResult& result);
 
-// Students that learned nothing: neither finished an epoch (0 student epochs, or both stopped or diverged in
-// their first). Their accuracies are their initial weights', not results to compare.
+// A run whose students learned nothing (0 student epochs, ExperimentResult::studentsUntrained): their
+// accuracies are their initial weights', not results to compare.
 bool studentsUntrained(const ExperimentResult& result);
 // Why a config gives nothing to compare, before it runs ("epochs: 0 student epochs leave both students
 // untrained: nothing to compare; set at least 1"), else empty. The app refuses such a run; the CLI trains

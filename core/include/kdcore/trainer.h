@@ -86,6 +86,9 @@ struct ExperimentResult {
     // Paired tests on the test images (see kdcore/stats.h): A = the distilled student (or the teacher), B =
     // the baseline. Invalid (n == 0) when a model was not reached.
     PairedTest studentVsBaseline, teacherVsBaseline;
+    // Its students had 0 epochs (a teacher-only run of kdlab-cli): their accuracies are their initial
+    // weights', nothing to compare (see kd::noGapReason).
+    bool studentsUntrained = false;
     double teacherLogitsSeconds = 0; // time to compute the cached teacher logits
     // The teacher-cache file the teacher was loaded from (Trainer::setTeacherCacheDir); empty when it was
     // trained, reused in memory or loaded from teacher_checkpoint.
