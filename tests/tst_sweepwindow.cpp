@@ -17,6 +17,9 @@
 #include <QLineEdit>
 #include <QPushButton>
 #include <QSignalSpy>
+#include <QTimer>
+#include <QApplication>
+#include <QMessageBox>
 #include <QSpinBox>
 #include <QTemporaryDir>
 #include <QTest>
@@ -92,6 +95,36 @@ private Q_SLOTS:
     // Every finished cell is drawn over its whole square, in the colour the scale gives its value; the others
     // show the grey background. (QCPColorMap puts the first and last cells' centres on its data range's
     // ends.)
+    // The accuracy map's colours are centred on the baseline: a cell below it is orange, never the "good"
+    // blue (issue: cells below the baseline in the good colour).
+    void heatmapAccuracyCentredOnBaseline() {
+        kdui::SweepHeatmap h;
+        h.resize(520, 420);
+        kdui::SweepGrid g;
+        g.student = "mlp:16";
+        g.temperatures = {1, 4};
+        g.alphas = {0.5};
+        for (int t = 0; t < 2; ++t) {
+            kd::SweepSummaryCell c;
+            c.student = "mlp:16";
+            c.temperature = g.temperatures[std::size_t(t)];
+            c.alpha = 0.5;
+            c.seeds = 1;
+            c.meanBaseline = 0.85;
+            c.meanAccuracy = t == 0 ? 0.84 : 0.88; // below, above the baseline
+            g.cells.push_back(c);
+        }
+        h.setGrid(g, kdui::SweepMeasure::Accuracy);
+        const QCPRange range = h.colorMap()->dataRange();
+        QVERIFY(std::abs(range.center() - 0.85) < 1e-9);
+        QCPColorGradient gradient = h.colorMap()->gradient(); // color() is not const
+        const QColor below(gradient.color(0.84, range)), above(gradient.color(0.88, range)),
+            at(gradient.color(0.85, range));
+        QVERIFY2(below.red() > below.blue(), qPrintable(below.name()));
+        QVERIFY2(above.blue() > above.red(), qPrintable(above.name()));
+        QVERIFY2(at.red() > 230 && at.green() > 230 && at.blue() > 230, qPrintable(at.name()));
+    }
+
     void heatmapDrawsCellsInPlace_data() {
         QTest::addColumn<int>("columns");
         QTest::addColumn<int>("rows");
@@ -712,7 +745,9 @@ private Q_SLOTS:
         QVERIFY(runToEnd(w));
         QCOMPARE(w.finishedCells(), 2);
 
-        // Closing the window during a sweep cancels it.
+        // Closing the window during a sweep cancels it (its unsaved cells not asked about here: see
+        // closingWithUnsavedResultsAsks).
+        w.setAskToSave(false);
         w.setTemperaturesText(QStringLiteral("1,2,4,8"));
         w.setAlphasText(QStringLiteral("0.1,0.5,0.9"));
         w.show();
@@ -724,6 +759,40 @@ private Q_SLOTS:
         w.close();
         QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 5000);
         QVERIFY(!w.isRunning());
+    }
+
+    // Closing throws the results away: finished cells not saved are asked about; Cancel keeps the window,
+    // Discard closes it; saved results close without a question.
+    void closingWithUnsavedResultsAsks() {
+        SweepWindow w(m_base);
+        w.setTemperaturesText(QStringLiteral("2"));
+        w.setAlphasText(QStringLiteral("0.5"));
+        QVERIFY(runToEnd(w));
+        QVERIFY(w.hasUnsavedResults());
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        auto answer = [](QMessageBox::StandardButton button, QString* text) {
+            QTimer::singleShot(0, [button, text] {
+                QTRY_VERIFY(qobject_cast<QMessageBox*>(QApplication::activeModalWidget()) != nullptr);
+                auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget());
+                *text = box->text();
+                box->button(button)->click();
+            });
+        };
+        QString question;
+        answer(QMessageBox::Cancel, &question);
+        QVERIFY(!w.close());
+        QVERIFY2(question.contains("1 finished cell(s) of this sweep are not saved"), qPrintable(question));
+        QVERIFY(w.isVisible());
+        QTemporaryDir dir;
+        QVERIFY(w.saveResults(dir.path()));
+        QVERIFY(!w.hasUnsavedResults());
+        QVERIFY(w.close()); // saved: no question
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        QVERIFY(runToEnd(w));
+        answer(QMessageBox::Discard, &question);
+        QVERIFY(w.close());
     }
 
     void destroyingWhileRunningStops() {

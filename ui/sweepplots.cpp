@@ -298,13 +298,20 @@ void SweepHeatmap::setGrid(const SweepGrid& grid, SweepMeasure measure) {
     // Values, and the colour range over the finished cells.
     double lo = std::numeric_limits<double>::infinity(), hi = -lo;
     int finished = 0;
+    double baselineSum = 0;
+    int baselines = 0;
     for (int t = 0; t < d->columns; ++t) {
         for (int a = 0; a < d->rows; ++a) {
             const kd::SweepSummaryCell* cell = grid.find(t, a);
             const double v = cell ? sweepCellValue(*cell, measure) : kNaN;
             d->map->data()->setCell(t, a, v);
-            if (cell)
+            if (cell) {
                 ++finished;
+                if (std::isfinite(cell->meanBaseline) && cell->meanBaseline > 0) {
+                    baselineSum += cell->meanBaseline;
+                    ++baselines;
+                }
+            }
             if (std::isfinite(v)) {
                 lo = std::min(lo, v);
                 hi = std::max(hi, v);
@@ -314,12 +321,22 @@ void SweepHeatmap::setGrid(const SweepGrid& grid, SweepMeasure measure) {
     QCPRange range;
     if (!std::isfinite(lo)) {
         range = accuracy ? QCPRange(0, 1) : QCPRange(-1, 1);
+    } else if (accuracy && baselines > 0) {
+        // Centred on the baseline (white): a cell below it can never take a "good" colour.
+        const double b = baselineSum / baselines;
+        const double m = std::max({std::abs(lo - b), std::abs(hi - b), 0.0025});
+        range = QCPRange(b - m, b + m);
     } else if (accuracy) {
         const double pad = std::max(0.0025, 0.02 * (hi - lo));
         range = QCPRange(std::max(0.0, lo - pad), std::min(1.0, hi + pad));
     } else {
         const double m = std::max({std::abs(lo), std::abs(hi), 0.05});
         range = QCPRange(-m, m); // white at 0: no better than the baseline
+    }
+    if (accuracy && baselines > 0) {
+        d->map->setGradient(gapGradient()); // orange below the baseline, white at it, blue above
+        d->scale->axis()->setLabel(tr("mean test accuracy (white: the baseline's %1%)")
+                                       .arg(baselineSum / baselines * 100, 0, 'f', 1));
     }
     d->map->setDataRange(range);
 

@@ -184,17 +184,7 @@ void SweepWindow::buildLayout() {
     m_progressLabel->setTextFormat(Qt::PlainText);
     connect(m_start, &QPushButton::clicked, this, [this] { startSweep(); });
     connect(m_cancel, &QPushButton::clicked, this, &SweepWindow::cancelSweep);
-    connect(m_save, &QPushButton::clicked, this, [this] {
-        static QString lastDir = QDir::homePath();
-        const QString dir =
-            QFileDialog::getExistingDirectory(this, tr("Save the sweep's results into a folder"), lastDir);
-        if (dir.isEmpty())
-            return;
-        lastDir = dir;
-        QString error;
-        if (!saveResults(dir, &error))
-            QMessageBox::warning(this, tr("Save results"), error);
-    });
+    connect(m_save, &QPushButton::clicked, this, [this] { saveFromDialog(); });
     auto* buttons = new QHBoxLayout;
     buttons->addWidget(m_start);
     buttons->addWidget(m_cancel);
@@ -432,6 +422,7 @@ bool SweepWindow::startSweep() {
     }
     m_started = true;
     m_rows.clear();
+    m_savedRows = 0;
     m_records.clear();
     const kd::ExperimentConfig& b = m_plan.base;
     const std::string teacherKey =
@@ -500,8 +491,35 @@ void SweepWindow::cancelSweep() {
     updateControls();
 }
 
+bool SweepWindow::saveFromDialog() {
+    static QString lastDir = QDir::homePath();
+    const QString dir =
+        QFileDialog::getExistingDirectory(this, tr("Save the sweep's results into a folder"), lastDir);
+    if (dir.isEmpty())
+        return false;
+    lastDir = dir;
+    QString error;
+    if (!saveResults(dir, &error)) {
+        QMessageBox::warning(this, tr("Save results"), error);
+        return false;
+    }
+    return true;
+}
+
 void SweepWindow::closeEvent(QCloseEvent* event) {
-    cancelSweep(); // a sweep nobody watches stops; its finished cells stay for when the window reopens
+    // Closing throws the window and its results away: finished cells not saved are asked about first.
+    if (m_askToSave && hasUnsavedResults()) {
+        const auto answer = QMessageBox::question(
+            this, tr("Close the sweep"),
+            tr("%n finished cell(s) of this sweep are not saved. Save them before closing?", nullptr,
+               finishedCells()),
+            QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel, QMessageBox::Save);
+        if (answer == QMessageBox::Cancel || (answer == QMessageBox::Save && !saveFromDialog())) {
+            event->ignore();
+            return;
+        }
+    }
+    cancelSweep(); // a sweep nobody watches stops
     QWidget::closeEvent(event);
 }
 
@@ -985,6 +1003,7 @@ bool SweepWindow::saveResults(const QString& dir, QString* error) {
             *error = QString::fromStdString(e.what());
         return false;
     }
+    m_savedRows = int(m_rows.size());
     if (!m_running)
         m_progressLabel->setText(
             tr("Saved sweep.csv and summary.json in %1").arg(QDir::toNativeSeparators(dir)));

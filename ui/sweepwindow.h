@@ -95,6 +95,9 @@ public:
 
     // Writes DIR/sweep.csv and DIR/summary.json (kd::writeSweepFiles); false with a one-line message.
     bool saveResults(const QString& dir, QString* error = nullptr);
+    // Finished cells since the last save: closing the window asks about them first (unless told not to).
+    bool hasUnsavedResults() const { return int(m_rows.size()) > m_savedRows; }
+    void setAskToSave(bool ask) { m_askToSave = ask; }
 
     SweepHeatmap* heatmap() const { return m_heatmap; }
     SweepLinePlot* linePlot() const { return m_linePlot; }
@@ -118,6 +121,7 @@ private:
     };
     void buildLayout();
     void validateInputs();
+    bool saveFromDialog(); // Save results...: a folder from the user; false when cancelled or failed
     void updateControls();
     void refreshStudents();
     void refreshResults(); // heatmap, line chart and reference text for the shown student
@@ -205,6 +209,8 @@ private:
     SweepLinePlot* m_linePlot = nullptr;
     LossCurvePlot* m_lossPlot = nullptr;
     AccuracyPlot* m_accuracyPlot = nullptr;
+    int m_savedRows = 0;
+    bool m_askToSave = true;
 };
 
 } // namespace kdui

@@ -43,6 +43,9 @@ SweepWorker::SweepWorker(QObject* parent)
     , m_runner(std::make_unique<kd::SweepRunner>()) {
     registerSweepMetaTypes();
     m_runner->setObserver(m_observer.get());
+    // The teacher cache the main window's runs fill: a sweep over the panel's settings reuses the teacher
+    // the last run trained instead of training it again.
+    m_runner->trainer().setTeacherCacheDir(kd::defaultTeacherCacheDir());
 }
 
 SweepWorker::~SweepWorker() = default;
