@@ -1,4 +1,5 @@
 // kdlab: the desktop app. The work is in ui/ (kdui) and core/ (kdcore); this parses the command line.
+#include "focusstyle.h"
 #include "mainwindow.h"
 #include "openmpwait.h"
 
@@ -45,6 +46,7 @@ int main(int argc, char* argv[]) {
     // and settings parsers (std C++, as in kdlab-cli) would refuse the default teacher. Numbers in files and
     // specs are always written with a '.', whatever the language; Qt's own formatting uses QLocale.
     std::setlocale(LC_NUMERIC, "C");
+    kdui::installFocusFrameStyle(); // keyboard focus visible from the back of a classroom
     QApplication::setApplicationName(QStringLiteral("kdlab"));
     QApplication::setOrganizationName(QStringLiteral("kdlab"));
     QApplication::setApplicationVersion(QStringLiteral(KDLAB_VERSION));

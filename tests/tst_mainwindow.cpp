@@ -6,6 +6,7 @@
 #include "efficiencyview.h"
 #include "experimentpanel.h"
 #include "exportdialog.h"
+#include "focusstyle.h"
 #include "mainwindow.h"
 #include "methodplot.h"
 #include "openmpwait.h"
@@ -22,6 +23,9 @@
 #include "testdata.h"
 
 #include <QAction>
+#include <QImage>
+#include <QStyleOption>
+#include <QPainter>
 #include <QApplication>
 #include <QComboBox>
 #include <QDoubleSpinBox>
@@ -82,8 +86,10 @@ private Q_SLOTS:
     void presetSeriesRunsEveryRunWithOneTeacher();
     void presetSeriesKeepsItsRunsAfterAnEdit();
     void tabsFromTheKeyboard();
+    void keyboardFocusIsVisible();
     void omittedClassRunShowsBiasAndNeverFedClass();
     void sweepWindowOpensWithThePanelsSettings();
+    void sweepReusesTheRunsTeacher();
     void methodRunShowsEveryModelAndSurvivesSaving_data();
     void methodRunShowsEveryModelAndSurvivesSaving();
     void divergedModelIsReportedAndTheRunGoesOn();
@@ -94,6 +100,8 @@ private Q_SLOTS:
 
 private:
     kd::ExperimentConfig tinyConfig(int epochs = 2) const;
+    // A preset of two tiny runs, at T = 1 and 4 (its series varies the temperature only).
+    bool writeSeriesPreset(const QString& path) const;
     // Starts a run and waits for it to end; false on timeout.
     bool runToEnd(MainWindow& w, int timeoutMs = 60000);
     // A window with one finished run (1 epoch each), trained once and shared by the export tests.
@@ -1047,15 +1055,18 @@ void TestMainWindow::builtInPresetsLoad() {
     QCOMPARE(w.panel()->config().omitClass, 3);
 }
 
-void TestMainWindow::presetSeriesRunsEveryRunWithOneTeacher() {
-    const QString path = m_tmp.filePath("series.json");
-    kd::ExperimentConfig c = tinyConfig(1);
+bool TestMainWindow::writeSeriesPreset(const QString& path) const {
     const QString json =
         QString(R"({"name": "Two temperatures", "explanation": "The same run at T = 1 and 4.",
         "dataset": "%1", "teacher": "mlp:64", "student": "mlp:16", "teacher_epochs": 1, "epochs": 1,
         "batch_size": 32, "device": "cpu", "runs": [{"temperature": 1}, {"temperature": 4}]})")
-            .arg(QString::fromStdString(c.dataset));
-    QVERIFY(testdata::writeFile(path, json.toUtf8()));
+            .arg(QString::fromStdString(tinyConfig(1).dataset));
+    return testdata::writeFile(path, json.toUtf8());
+}
+
+void TestMainWindow::presetSeriesRunsEveryRunWithOneTeacher() {
+    const QString path = m_tmp.filePath("series.json");
+    QVERIFY(writeSeriesPreset(path));
     MainWindow w;
     w.setAskToSave(false);
     QVERIFY(w.loadPreset(path));
@@ -1077,13 +1088,7 @@ void TestMainWindow::presetSeriesRunsEveryRunWithOneTeacher() {
 // end says the series' time, not its last run's.
 void TestMainWindow::presetSeriesKeepsItsRunsAfterAnEdit() {
     const QString path = m_tmp.filePath("series-edit.json");
-    kd::ExperimentConfig c = tinyConfig(1);
-    const QString json =
-        QString(R"({"name": "Two temperatures", "explanation": "The same run at T = 1 and 4.",
-        "dataset": "%1", "teacher": "mlp:64", "student": "mlp:16", "teacher_epochs": 1, "epochs": 1,
-        "batch_size": 32, "device": "cpu", "runs": [{"temperature": 1}, {"temperature": 4}]})")
-            .arg(QString::fromStdString(c.dataset));
-    QVERIFY(testdata::writeFile(path, json.toUtf8()));
+    QVERIFY(writeSeriesPreset(path));
     MainWindow w;
     w.setAskToSave(false);
     QVERIFY(w.loadPreset(path));
@@ -1123,6 +1128,33 @@ void TestMainWindow::tabsFromTheKeyboard() {
     }
 }
 
+// The focus frame a keyboard user follows: 2 pixels in the highlight colour all round the focused control
+// (the style's own was a faint dotted line).
+void TestMainWindow::keyboardFocusIsVisible() {
+    QVERIFY(dynamic_cast<kdui::FocusFrameStyle*>(QApplication::style()) != nullptr);
+    QImage image(60, 24, QImage::Format_ARGB32);
+    image.fill(Qt::white);
+    QStyleOptionFocusRect option;
+    option.rect = image.rect();
+    option.palette.setColor(QPalette::Active, QPalette::Highlight, QColor(0, 0, 255));
+    option.state = QStyle::State_HasFocus | QStyle::State_KeyboardFocusChange;
+    {
+        QPainter painter(&image);
+        QApplication::style()->drawPrimitive(QStyle::PE_FrameFocusRect, &option, &painter);
+    }
+    auto blue = [&](int x, int y) {
+        const QColor c = image.pixelColor(x, y);
+        return c.blue() > 200 && c.red() < 120 && c.green() < 120;
+    };
+    int edge = 0;
+    for (int x = 4; x < 56; ++x)
+        edge += blue(x, 1) + blue(x, 22);
+    for (int y = 4; y < 20; ++y)
+        edge += blue(1, y) + blue(58, y);
+    QVERIFY2(edge >= 2 * 52 + 2 * 16 - 4, qPrintable(QString::number(edge))); // a solid frame
+    QVERIFY(!blue(30, 12));                                                   // and only a frame
+}
+
 void TestMainWindow::omittedClassRunShowsBiasAndNeverFedClass() {
     MainWindow w;
     w.setAskToSave(false);
@@ -1158,6 +1190,38 @@ void TestMainWindow::sweepWindowOpensWithThePanelsSettings() {
     QVERIFY(sweep->startSweep());
     delete w; // stops the sweep and closes its window with the main window
     QVERIFY(!sweep);
+}
+
+// The sweep window over the panel's settings takes the teacher the last run trained (through the teacher
+// cache, as a second run does) instead of training it again.
+void TestMainWindow::sweepReusesTheRunsTeacher() {
+    QTemporaryDir cache;
+    QVERIFY(cache.isValid());
+    qputenv("KDLAB_TEACHER_CACHE", cache.path().toLocal8Bit()); // read by the workers as they are made
+    auto* w = new MainWindow;
+    w->setAskToSave(false);
+    w->setConfig(tinyConfig(1));
+    const bool ran = runToEnd(*w);
+    QPointer<kdui::SweepWindow> sweep = w->openSweepWindow();
+    qputenv("KDLAB_TEACHER_CACHE", "off");
+    QVERIFY(ran);
+    QVERIFY(sweep);
+    sweep->setTemperaturesText("2");
+    sweep->setAlphasText("0.5");
+    sweep->setSeeds(1);
+    int teacherBatches = 0, batches = 0;
+    QObject receiver;
+    connect(sweep->worker(), &kdui::SweepWorker::batchReported, &receiver, [&](const kd::BatchMetrics& m) {
+        ++batches;
+        teacherBatches += m.role == Role::Teacher;
+    });
+    QSignalSpy done(sweep.data(), &kdui::SweepWindow::sweepFinished);
+    QVERIFY(sweep->startSweep());
+    QVERIFY(done.wait(60000));
+    QCOMPARE(sweep->finishedCells(), 1);
+    QVERIFY(batches > 0);
+    QCOMPARE(teacherBatches, 0);
+    delete w;
 }
 
 void TestMainWindow::methodRunShowsEveryModelAndSurvivesSaving_data() {
@@ -1454,6 +1518,7 @@ int main(int argc, char* argv[]) {
     kdui::preferPassiveOpenMpWait(argv);
     QApplication app(argc, argv);
     app.setAttribute(Qt::AA_Use96Dpi, true);
+    kdui::installFocusFrameStyle(); // as kdlab's main() does
     TestMainWindow test;
     QTEST_SET_MAIN_SOURCE_PATH
     return QTest::qExec(&test, argc, argv);

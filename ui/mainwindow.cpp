@@ -33,6 +33,8 @@
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QProgressBar>
+#include <QGuiApplication>
+#include <QScreen>
 #include <QScrollArea>
 #include <QSplitter>
 #include <QStackedWidget>
@@ -107,7 +109,12 @@ MainWindow::MainWindow(QWidget* parent)
     updateActions();
     updateTitle();
     refreshPlots();
-    resize(1360, 840);
+    // 1360x840, or the screen's room if smaller (a 1024x700 projector): the window never starts larger than
+    // the screen, and the panel scrolls where its rows do not fit.
+    QSize size(1360, 840);
+    if (const QScreen* screen = QGuiApplication::primaryScreen())
+        size = size.boundedTo(screen->availableGeometry().size());
+    resize(size);
 
     // Autosave, unless another kdlab (which holds the lock) keeps it; a lock left by a crashed kdlab is stale
     // (its process is gone) and taken over.
@@ -1093,6 +1100,7 @@ SweepWindow* MainWindow::openSweepWindow() {
         // Its own window and worker: a sweep runs beside the main window's runs, not instead of them.
         m_sweepWindow = new SweepWindow(m_panel->config());
         m_sweepWindow->setAttribute(Qt::WA_DeleteOnClose);
+        m_sweepWindow->setAskToSave(m_askToSave);
     } else if (!m_sweepWindow->isRunning()) {
         m_sweepWindow->setBaseConfig(m_panel->config());
     }
@@ -1409,9 +1417,12 @@ void MainWindow::closeEvent(QCloseEvent* event) {
         event->ignore();
         return;
     }
-    if (m_sweepWindow)
-        m_sweepWindow->close(); // one app: its windows go together
-    discardAutosave();          // a clean close: nothing to restore next time
+    // One app: its windows go together. The sweep window asks about its unsaved results, and may say no.
+    if (m_sweepWindow && !m_sweepWindow->close()) {
+        event->ignore();
+        return;
+    }
+    discardAutosave(); // a clean close: nothing to restore next time
     event->accept();
 }
 
