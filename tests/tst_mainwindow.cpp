@@ -23,6 +23,7 @@
 #include "testdata.h"
 
 #include <QAction>
+#include <QScreen>
 #include <QImage>
 #include <QStyleOption>
 #include <QPainter>
@@ -86,6 +87,7 @@ private Q_SLOTS:
     void presetSeriesRunsEveryRunWithOneTeacher();
     void presetSeriesKeepsItsRunsAfterAnEdit();
     void tabsFromTheKeyboard();
+    void fitsTheScreenWithThePanelWhole();
     void keyboardFocusIsVisible();
     void omittedClassRunShowsBiasAndNeverFedClass();
     void sweepWindowOpensWithThePanelsSettings();
@@ -950,7 +952,7 @@ void TestMainWindow::teachingViewsShowTheFinishedRun() {
 
     // Lens: the engine's softmax of the chosen image at the panel's T, and it follows the slider at once.
     QVERIFY(!w.lens()->showsPlaceholder());
-    w.tabs()->setCurrentWidget(w.lens());
+    w.tabs()->setCurrentIndex(1); // the lens (in its scroll area)
     w.lens()->setImageIndex(7);
     for (double t : {1.0, 4.0, 20.0}) {
         QElapsedTimer clock;
@@ -1126,6 +1128,29 @@ void TestMainWindow::tabsFromTheKeyboard() {
         QTest::keyClick(&w, Qt::Key(Qt::Key_1 + i), Qt::ControlModifier);
         QCOMPARE(w.tabs()->currentIndex(), i);
     }
+}
+
+// A small screen (the offscreen platform's is 800x800; a projector's 1024x700): the window starts within it
+// (or within 1024x700, the smallest kdlab is made for), the panel keeps the width its rows need (it scrolls
+// up and down only), and the teaching views scroll inside their tabs instead of widening the window.
+void TestMainWindow::fitsTheScreenWithThePanelWhole() {
+    MainWindow w;
+    w.setAskToSave(false);
+    w.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&w));
+    // Within the screen, down to the smallest screen kdlab is made for (1024x700).
+    const QSize screen =
+        QGuiApplication::primaryScreen()->availableGeometry().size().expandedTo(QSize(1024, 700));
+    QVERIFY2(w.width() <= screen.width() && w.height() <= screen.height(),
+             qPrintable(QString("%1x%2 on %3x%4")
+                            .arg(w.width())
+                            .arg(w.height())
+                            .arg(screen.width())
+                            .arg(screen.height())));
+    QVERIFY2(
+        w.panel()->width() >= w.panel()->minimumSizeHint().width(),
+        qPrintable(QString("%1 < %2").arg(w.panel()->width()).arg(w.panel()->minimumSizeHint().width())));
+    QVERIFY(w.tabs()->minimumSizeHint().width() < w.lens()->minimumSizeHint().width());
 }
 
 // The focus frame a keyboard user follows: 2 pixels in the highlight colour all round the focused control

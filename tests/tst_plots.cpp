@@ -550,6 +550,16 @@ void TestPlots::barChartTitleWrapsWhenNarrow() {
     chart.resize(1400, 300);
     QTRY_VERIFY(!chart.titleText().contains(QLatin1Char('\n')));
     QCOMPARE(chart.titleText(), chart.gapText(&run));
+    QCOMPARE(chart.legend->wrap(), 0); // one row
+
+    // A third of a 1024x700 window: every line of the title fits (more lines if need be), and the legend
+    // stacks its entries instead of cutting them off at both ends.
+    chart.resize(300, 280);
+    QTRY_VERIFY(chart.legend->wrap() == 1);
+    const QFontMetrics fm(chart.titleFont());
+    for (const QString& line : chart.titleText().split(QLatin1Char('\n')))
+        QVERIFY2(fm.horizontalAdvance(line) <= 300, qPrintable(line));
+    QCOMPARE(chart.titleText().simplified(), chart.gapText(&run).simplified());
 }
 
 void TestPlots::barChart() {

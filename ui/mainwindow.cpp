@@ -36,6 +36,7 @@
 #include <QGuiApplication>
 #include <QScreen>
 #include <QScrollArea>
+#include <QScrollBar>
 #include <QSplitter>
 #include <QStackedWidget>
 #include <QStandardPaths>
@@ -231,6 +232,11 @@ void MainWindow::buildLayout() {
     panelScroll->setWidget(m_panel);
     panelScroll->setWidgetResizable(true);
     panelScroll->setFrameShape(QFrame::NoFrame);
+    // The panel keeps its width on a small screen (1024x700): its rows scroll up and down, never sideways
+    // with spec fields and spin boxes cut off; the plots take what is left.
+    panelScroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    panelScroll->setMinimumWidth(m_panel->minimumSizeHint().width() +
+                                 panelScroll->verticalScrollBar()->sizeHint().width());
 
     m_runList = new QListWidget;
     m_runList->setSelectionMode(QAbstractItemView::ExtendedSelection);
@@ -311,10 +317,19 @@ void MainWindow::buildLayout() {
     m_tabs = new QTabWidget;
     m_tabs->setDocumentMode(true);
     m_tabs->addTab(plotsSplit, tr("Training"));
-    m_tabs->addTab(m_lens, tr("Temperature lens"));
-    m_tabs->addTab(m_darkView, tr("Dark knowledge"));
-    m_tabs->addTab(m_confusionView, tr("Confusion"));
-    m_tabs->addTab(m_efficiencyView, tr("Efficiency"));
+    // Each teaching view scrolls inside its tab where the window is narrower than the view (three charts or
+    // matrices side by side need about 750 pixels; a 1024x700 projector leaves the tabs less).
+    auto scrolled = [](QWidget* view) {
+        auto* area = new QScrollArea;
+        area->setWidget(view);
+        area->setWidgetResizable(true);
+        area->setFrameShape(QFrame::NoFrame);
+        return area;
+    };
+    m_tabs->addTab(scrolled(m_lens), tr("Temperature lens"));
+    m_tabs->addTab(scrolled(m_darkView), tr("Dark knowledge"));
+    m_tabs->addTab(scrolled(m_confusionView), tr("Confusion"));
+    m_tabs->addTab(scrolled(m_efficiencyView), tr("Efficiency"));
     m_tabs->setTabToolTip(1, m_lens->explanation());
     m_tabs->setTabToolTip(2, m_darkView->explanation());
     m_tabs->setTabToolTip(3, m_confusionView->explanation());

@@ -1479,6 +1479,10 @@ QString AccuracyBarChart::titleText() const {
     return d->title->text();
 }
 
+QFont AccuracyBarChart::titleFont() const {
+    return d->title->font();
+}
+
 void AccuracyBarChart::fitTitle() {
     // Over 80 characters, or wider than the chart (a narrow window): two lines. Two lines still too wide (a
     // run's comparison and its gap in half a small window): a smaller font, bold down to the axis labels'
@@ -1505,8 +1509,39 @@ void AccuracyBarChart::fitTitle() {
         while (!fitsIn(titleFont) && titleFont.pointSizeF() - 0.5 >= base - 1.5)
             titleFont.setPointSizeF(titleFont.pointSizeF() - 0.5);
     }
+    // Still too wide at the smallest font (a 1024x700 window gives the chart a third of its width): more
+    // lines, broken between words, rather than a verdict cut at both ends.
+    QString wrapped = text;
+    if (width() > 0 && !fitsIn(titleFont)) {
+        const QFontMetrics fm(titleFont);
+        QStringList lines;
+        for (const QString& line : text.split(QLatin1Char('\n'))) {
+            QString current;
+            for (const QString& word : line.split(QLatin1Char(' '))) {
+                const QString candidate = current.isEmpty() ? word : current + QLatin1Char(' ') + word;
+                if (!current.isEmpty() && fm.horizontalAdvance(candidate) + 24 > width()) {
+                    lines << current;
+                    current = word;
+                } else {
+                    current = candidate;
+                }
+            }
+            lines << current;
+        }
+        wrapped = lines.join(QLatin1Char('\n'));
+    }
     d->title->setFont(titleFont);
-    d->title->setText(text);
+    d->title->setText(wrapped);
+    // The legend: one row where it fits, else one entry per row (it was cut off at both ends).
+    int legendWidth = 0;
+    for (int i = 0; i < legend->itemCount(); ++i)
+        if (legend->item(i))
+            legendWidth += legend->item(i)->minimumOuterSizeHint().width() + legend->columnSpacing();
+    const int wrap = width() > 0 && legendWidth + 24 > width() ? 1 : 0;
+    if (legend->wrap() != wrap) {
+        legend->setWrap(wrap);
+        legend->setFillOrder(QCPLegend::foColumnsFirst, /*rearrange=*/true);
+    }
 }
 
 } // namespace kdui
