@@ -33,6 +33,7 @@ private Q_SLOTS:
     void configRoundTrip();
     void optimizerChoiceReachesConfig();
     void zeroStudentEpochsRefused();
+    void advancedTabOrderFollowsTheRows();
     void invalidLearningRateNamesField();
     void runningLocksAllButTemperatureAndAlpha();
     void tooltipsExplainTheSliders();
@@ -209,6 +210,19 @@ void TestExperimentPanel::zeroStudentEpochsRefused() {
     c.epochs = 1;
     panel.setConfig(c);
     QVERIFY(panel.validationError().isEmpty());
+}
+
+// With the keyboard alone, Tab walks the Advanced rows top to bottom (the learning rate used to come last).
+void TestExperimentPanel::advancedTabOrderFollowsTheRows() {
+    ExperimentPanel panel;
+    const QList<QWidget*> expected{panel.learningRateEdit(), panel.lrScheduleBox(), panel.optimizerBox()};
+    QWidget* w = panel.learningRateEdit();
+    for (int i = 1; i < expected.size(); ++i) {
+        w = w->nextInFocusChain();
+        while (w && w != expected[i] && !(w->focusPolicy() & Qt::TabFocus))
+            w = w->nextInFocusChain();
+        QCOMPARE(w, expected[i]);
+    }
 }
 
 void TestExperimentPanel::invalidLearningRateNamesField() {

@@ -343,6 +343,13 @@ ExperimentPanel::ExperimentPanel(QWidget* parent)
     adv->addRow(tr("Augmentation"), m_augment);
     adv->addRow(tr("Largest shift"), m_shiftPixels);
     adv->addRow(tr("Teacher augmentation"), m_teacherAugment);
+    // Tab goes down the rows as they are shown (the widgets were made in another order).
+    const QList<QWidget*> rows{m_advancedToggle, m_epochs,      m_teacherEpochs, m_lr,
+                               m_lrSchedule,     m_optimizer,   m_momentum,      m_batch,
+                               m_seed,           m_trainLimit,  m_transferLimit, m_omitClass,
+                               m_augment,        m_shiftPixels, m_teacherAugment};
+    for (int i = 0; i + 1 < rows.size(); ++i)
+        QWidget::setTabOrder(rows[i], rows[i + 1]);
     // Collapsed by default; the settings apply either way.
     adv->setContentsMargins(12, 0, 0, 0);
     m_advancedToggle->setText(tr("Advanced"));
