@@ -230,6 +230,7 @@ private Q_SLOTS:
     void lossPlotYRange();
     void lossPlotCsv();
     void accuracyPlot();
+    void accuracyPlotLegendStacksWhenNarrow();
     void barChart_data();
     void barChart();
     void barChartTitleWrapsWhenNarrow();
@@ -476,6 +477,20 @@ void TestPlots::lossPlotCsv() {
     QCOMPARE(lines.size(), 1 + 3 * (20 + 2 + 2) + 2 * 20);
     QCOMPARE(lines.filter(QStringLiteral(",distilled,soft,")).size(), 20);
     QCOMPARE(lines.filter(QStringLiteral(",distilled,hard,")).size(), 20);
+}
+
+// A narrow accuracy plot stacks its legend (it was cut at the left and sat over the x axis); a wide one keeps
+// one row per run.
+void TestPlots::accuracyPlotLegendStacksWhenNarrow() {
+    const kd::RunRecord run = makeRun("T=2 a=0.5", 0.90, 0.80, 0.82, 3);
+    kdui::AccuracyPlot plot;
+    plot.setRuns({&run});
+    plot.resize(1200, 400);
+    plot.show();
+    QTRY_COMPARE(plot.legend->wrap(), 3);
+    plot.resize(260, 280);
+    QTRY_COMPARE(plot.legend->wrap(), 1);
+    QTRY_VERIFY(plot.legend->outerRect().left() >= 0);
 }
 
 void TestPlots::accuracyPlot() {

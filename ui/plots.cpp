@@ -1127,6 +1127,17 @@ QString AccuracyPlot::dataCsv() const {
 }
 
 void AccuracyPlot::rescaleAll() {
+    // Narrow (a third of a 1024x700 window, or at 200%): one legend entry per row, not a row of three wider
+    // than the plot and cut at its left edge; the y range below leaves room for its height.
+    int rowWidth = 0;
+    for (int i = 0; i < std::min(3, legend->itemCount()); ++i)
+        if (legend->item(i))
+            rowWidth += legend->item(i)->minimumOuterSizeHint().width() + legend->columnSpacing();
+    const int wrap = axisRect()->width() > 0 && rowWidth + 12 > axisRect()->width() ? 1 : 3;
+    if (legend->wrap() != wrap) {
+        legend->setWrap(wrap);
+        legend->setFillOrder(QCPLegend::foColumnsFirst, /*rearrange=*/true);
+    }
     const double xMax = std::max(1.0, d->maxEpochs);
     xAxis->setRange(0.5, xMax + 0.5);
     double lo = 1, hi = 0;
