@@ -254,13 +254,13 @@ void EfficiencyView::setResult(const kd::ExperimentResult& result) {
             accuracies ? tr("Percentage points of test accuracy, student minus teacher") : QString());
 
     // The explanation follows the numbers: no "much smaller" above a student that is not.
-    m_explanation->setText(defaultExplanation());
-    if (both && t.stats.params > 0 && s.stats.params > 0 &&
-        double(t.stats.params) / double(s.stats.params) < 1.05)
-        m_explanation->setText(tr(
-            "Why distil? Usually for a student much smaller and faster than its teacher. This run's student "
-            "is not smaller (see Parameters): here distillation is about what the student learns, not "
-            "its size."));
+    const bool notSmaller = both && t.stats.params > 0 && s.stats.params > 0 &&
+                            double(t.stats.params) / double(s.stats.params) < 1.05;
+    m_explanation->setText(notSmaller
+                               ? tr("Why distil? Usually for a student much smaller and faster than its "
+                                    "teacher. This run's student is not smaller (see Parameters): here "
+                                    "distillation is about what the student learns, not its size.")
+                               : defaultExplanation());
 
     // One sentence a teacher can read out.
     QStringList parts;

@@ -63,6 +63,37 @@ static void initPresetResources() {
 namespace kdui {
 namespace {
 
+// How the panel's settings differ from a preset series' first run: `patch` (JSON of the changed keys, for
+// every run) and the changed keys the series itself varies (an edit there ends the series).
+struct SeriesEdit {
+    std::string patch;
+    QStringList editedVaried;
+};
+
+SeriesEdit seriesEdit(const std::vector<kd::ExperimentConfig>& series, const kd::ExperimentConfig& config) {
+    auto object = [](const kd::ExperimentConfig& c) {
+        return QJsonDocument::fromJson(QByteArray::fromStdString(kd::configToJson(c))).object();
+    };
+    std::vector<QJsonObject> runs;
+    for (const kd::ExperimentConfig& run : series)
+        runs.push_back(object(run));
+    const QJsonObject now = object(config);
+    QJsonObject edits;
+    SeriesEdit out;
+    for (auto it = now.begin(); it != now.end(); ++it) {
+        if (runs.front().value(it.key()) == it.value())
+            continue;
+        edits.insert(it.key(), it.value());
+        for (const QJsonObject& run : runs)
+            if (run.value(it.key()) != runs.front().value(it.key())) {
+                out.editedVaried << it.key();
+                break;
+            }
+    }
+    out.patch = QJsonDocument(edits).toJson(QJsonDocument::Compact).toStdString();
+    return out;
+}
+
 QString percent(double accuracy) {
     return QString::number(accuracy * 100.0, 'f', 1) + QLatin1Char('%');
 }
@@ -393,39 +424,17 @@ bool MainWindow::startRun() {
     if (!m_seriesActive) {
         m_seriesNext = int(m_series.size());
         if (!m_series.empty()) {
-            const QJsonObject first =
-                QJsonDocument::fromJson(QByteArray::fromStdString(kd::configToJson(m_series.front())))
-                    .object();
-            const QJsonObject now =
-                QJsonDocument::fromJson(QByteArray::fromStdString(kd::configToJson(config))).object();
-            QJsonObject edits;
-            QStringList varied;
-            for (auto it = now.begin(); it != now.end(); ++it) {
-                if (first.value(it.key()) != it.value())
-                    edits.insert(it.key(), it.value());
-                for (const kd::ExperimentConfig& run : m_series)
-                    if (QJsonDocument::fromJson(QByteArray::fromStdString(kd::configToJson(run)))
-                            .object()
-                            .value(it.key()) != first.value(it.key())) {
-                        varied << it.key();
-                        break;
-                    }
-            }
-            QStringList editedVaried;
-            for (const QString& key : edits.keys())
-                if (varied.contains(key))
-                    editedVaried << key;
-            if (editedVaried.isEmpty()) {
-                const std::string patch = QJsonDocument(edits).toJson(QJsonDocument::Compact).toStdString();
+            const SeriesEdit edit = seriesEdit(m_series, config);
+            if (edit.editedVaried.isEmpty()) {
                 for (kd::ExperimentConfig& run : m_series)
-                    run = kd::configFromJson(patch, "the panel's settings", run);
+                    run = kd::configFromJson(edit.patch, "the panel's settings", run);
                 m_seriesNext = 1;
                 m_seriesFirstRun = int(m_runs.size()); // the run about to be added
                 m_seriesClock.start();
             } else if (m_series.size() > 1) {
                 seriesNote = tr("One run: you changed %1, which the preset's series varies (load the preset "
                                 "again for its %2 runs)")
-                                 .arg(editedVaried.join(QStringLiteral(", ")))
+                                 .arg(edit.editedVaried.join(QStringLiteral(", ")))
                                  .arg(m_series.size());
             }
         }
@@ -939,11 +948,7 @@ void MainWindow::onFailed(const QString& message) {
         m_current->status = "failed";
         m_current->error = message.toStdString();
         updateRunItem(indexOf(m_current));
-        // The plots' hints follow the status ("Training is starting..." would stay otherwise).
-        m_barChart->updateRun(m_current);
-        m_methodPlot->updateRun();
-        m_lossPlot->setRuns(shownRuns());
-        m_accuracyPlot->setRuns(shownRuns());
+        refreshPlots(); // their hints follow the status ("Training is starting..." would stay otherwise)
     }
     m_current = nullptr;
     m_running = false;

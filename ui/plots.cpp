@@ -194,6 +194,21 @@ double maxEpochsOf(const kd::RunRecord* run) {
     return epochs;
 }
 
+// A legend of `perRow` entries a row (0: all in one) where that row fits in `room` pixels, else one entry per
+// row: a narrow plot (a third of a 1024x700 window, or 200%) cut its legend at both ends.
+void stackLegendWhenNarrow(QCPLegend* legend, int perRow, int room) {
+    const int items = perRow > 0 ? std::min(perRow, legend->itemCount()) : legend->itemCount();
+    int rowWidth = 0;
+    for (int i = 0; i < items; ++i)
+        if (legend->item(i))
+            rowWidth += legend->item(i)->minimumOuterSizeHint().width() + legend->columnSpacing();
+    const int wrap = room > 0 && rowWidth > room ? 1 : perRow;
+    if (legend->wrap() != wrap) {
+        legend->setWrap(wrap);
+        legend->setFillOrder(QCPLegend::foColumnsFirst, /*rearrange=*/true);
+    }
+}
+
 QString hintFor(const QVector<const kd::RunRecord*>& runs, bool hasData) {
     if (hasData)
         return {};
@@ -1129,15 +1144,7 @@ QString AccuracyPlot::dataCsv() const {
 void AccuracyPlot::rescaleAll() {
     // Narrow (a third of a 1024x700 window, or at 200%): one legend entry per row, not a row of three wider
     // than the plot and cut at its left edge; the y range below leaves room for its height.
-    int rowWidth = 0;
-    for (int i = 0; i < std::min(3, legend->itemCount()); ++i)
-        if (legend->item(i))
-            rowWidth += legend->item(i)->minimumOuterSizeHint().width() + legend->columnSpacing();
-    const int wrap = axisRect()->width() > 0 && rowWidth + 12 > axisRect()->width() ? 1 : 3;
-    if (legend->wrap() != wrap) {
-        legend->setWrap(wrap);
-        legend->setFillOrder(QCPLegend::foColumnsFirst, /*rearrange=*/true);
-    }
+    stackLegendWhenNarrow(legend, /*perRow=*/3, axisRect()->width() - 12);
     const double xMax = std::max(1.0, d->maxEpochs);
     xAxis->setRange(0.5, xMax + 0.5);
     double lo = 1, hi = 0;
@@ -1544,15 +1551,7 @@ void AccuracyBarChart::fitTitle() {
     d->title->setFont(titleFont);
     d->title->setText(wrapped);
     // The legend: one row where it fits, else one entry per row (it was cut off at both ends).
-    int legendWidth = 0;
-    for (int i = 0; i < legend->itemCount(); ++i)
-        if (legend->item(i))
-            legendWidth += legend->item(i)->minimumOuterSizeHint().width() + legend->columnSpacing();
-    const int wrap = width() > 0 && legendWidth + 24 > width() ? 1 : 0;
-    if (legend->wrap() != wrap) {
-        legend->setWrap(wrap);
-        legend->setFillOrder(QCPLegend::foColumnsFirst, /*rearrange=*/true);
-    }
+    stackLegendWhenNarrow(legend, /*perRow=*/0, width() - 24);
 }
 
 } // namespace kdui
