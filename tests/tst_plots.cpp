@@ -228,6 +228,8 @@ private Q_SLOTS:
     void lossPlotLossParts();
     void lossPlotEmpty();
     void lossPlotYRange();
+    void lossPlotYRangeAtHighTemperature_data();
+    void lossPlotYRangeAtHighTemperature();
     void lossPlotCsv();
     void accuracyPlot();
     void accuracyPlotLegendStacksWhenNarrow();
@@ -462,6 +464,40 @@ void TestPlots::lossPlotYRange() {
     QVERIFY(plot.xAxis->range().upper >= 3.0 && plot.xAxis->range().upper < 3.5);
 }
 
+// At T = 20 the distilled student's first epoch averages a loss of ~14 (the T^2-scaled KL of an untrained
+// student) and its later epochs 2-3, while the others sit below 1: the range leaves that first mean out
+// (the axis went to 14 and squashed the rest), but never falls below a tenth of the highest point (a curve
+// reaching 1000x the axis made each repaint 30x slower).
+void TestPlots::lossPlotYRangeAtHighTemperature_data() {
+    QTest::addColumn<double>("firstBatch");
+    QTest::addColumn<double>("lowest");
+    QTest::addColumn<double>("highest");
+    QTest::newRow("T=20") << 30.0 << 3.0 << 6.0;
+    QTest::newRow("a start 1000x the rest") << 5000.0 << 330.0 << 600.0; // 1st batch point ~3,350
+}
+
+void TestPlots::lossPlotYRangeAtHighTemperature() {
+    QFETCH(double, firstBatch);
+    QFETCH(double, lowest);
+    QFETCH(double, highest);
+    kd::RunRecord run = makeRun("r", 0.9, 0.8, 0.82, 5, 20);
+    for (kd::BatchPoint& p : run.batches)
+        p.loss = p.role == Role::Student ? 2 + (firstBatch - 2) * std::exp(-8 * p.x)
+                                         : 0.3 + 2.0 * std::exp(-10 * p.x);
+    for (kd::EpochMetrics& m : run.result.history) {
+        const bool distilled = m.role == Role::Student;
+        m.trainLoss = distilled ? (m.epoch == 1 ? 14.0 : 3.0 - 0.2 * m.epoch) : 0.4;
+        m.testLoss = 0.5;
+    }
+    kdui::LossCurvePlot plot;
+    plot.resize(600, 400);
+    plot.setRuns({&run});
+    QTRY_VERIFY(plot.replotCount() > 0);
+    const QCPRange y = plot.yAxis->range();
+    QCOMPARE(y.lower, 0.0);
+    QVERIFY2(y.upper >= lowest && y.upper < highest, qPrintable(QString::number(y.upper)));
+}
+
 void TestPlots::lossPlotCsv() {
     const kd::RunRecord a = makeRun("mlp:64,32", 0.9, 0.8, 0.82, 2, 10); // a comma in the name: quoted
     kdui::LossCurvePlot plot;
@@ -568,9 +604,27 @@ void TestPlots::barChartTitleWrapsWhenNarrow() {
     QCOMPARE(chart.legend->wrap(), 0); // one row
 
     // A third of a 1024x700 window: every line of the title fits (more lines if need be), and the legend
-    // stacks its entries instead of cutting them off at both ends.
+    // drops the parameter counts to stay on one row (the bars keep their height at 200%)...
+    auto legendNames = [&chart] {
+        QStringList names;
+        for (int i = 0; i < chart.legend->itemCount(); ++i)
+            if (auto* item = qobject_cast<QCPPlottableLegendItem*>(chart.legend->item(i)))
+                names << item->plottable()->name();
+        return names.join(QLatin1Char('|'));
+    };
+    QCOMPARE(legendNames(),
+             QStringLiteral("teacher (1.23M params)|baseline (102k params)|distilled (102k params)"));
     chart.resize(300, 280);
+    QTRY_COMPARE(legendNames(), QStringLiteral("teacher|baseline|distilled"));
+    QCOMPARE(chart.legend->wrap(), 0);
+    chart.replot(QCustomPlot::rpImmediateRefresh);
+    QVERIFY2(chart.legend->outerRect().width() <= 300,
+             qPrintable(QString::number(chart.legend->outerRect().width())));
+    // ... and narrower still, stacks its entries instead of cutting them off at both ends.
+    chart.resize(160, 280);
     QTRY_VERIFY(chart.legend->wrap() == 1);
+    chart.resize(300, 280);
+    QTRY_VERIFY(chart.legend->wrap() == 0);
     const QFontMetrics fm(chart.titleFont());
     for (const QString& line : chart.titleText().split(QLatin1Char('\n')))
         QVERIFY2(fm.horizontalAdvance(line) <= 300, qPrintable(line));

@@ -185,6 +185,8 @@ private Q_SLOTS:
     void confusionMatrices();
     void confusionOmittedClassBias();
     void confusionBiasSlider();
+    void confusionNumbersFitTheirCells_data();
+    void confusionNumbersFitTheirCells();
 
     void efficiencyCells();
     void efficiencyNotMeasured();
@@ -718,6 +720,63 @@ void TestTeachingViews::confusionBiasSlider() {
              kd::confusionMatrix(out->student, out->dataset->test.labels, 4, 1, 2.5).counts);
     view.setBias(-3.3);
     QCOMPARE(slider->value(), -33);
+}
+
+// A projector's 1024x700 leaves the view about 600 pixels: three grids side by side had 17-pixel cells where
+// three-digit counts spilled over their neighbours. The grids go two or one a row, and where counts still do
+// not fit (tens of thousands of images), the cells show the share of their row, and the subtitle says so.
+void TestTeachingViews::confusionNumbersFitTheirCells_data() {
+    QTest::addColumn<int>("width");
+    QTest::addColumn<int>("images");
+    QTest::addColumn<int>("columns");
+    QTest::addColumn<bool>("percent");
+    QTest::newRow("1920 wide, 1,000 images") << 1500 << 1000 << 3 << false;
+    QTest::newRow("1024x700 window, 1,000 images") << 600 << 1000 << 1 << false;
+    QTest::newRow("1360 wide, 10,000 images") << 930 << 10000 << 2 << false;
+    QTest::newRow("two a row, 200,000 images") << 700 << 200000 << 2 << true;
+}
+
+void TestTeachingViews::confusionNumbersFitTheirCells() {
+    QFETCH(int, width);
+    QFETCH(int, images);
+    QFETCH(int, columns);
+    QFETCH(bool, percent);
+    Options o;
+    o.images = images;
+    o.names = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+               "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+    kdui::ConfusionView view;
+    view.resize(width, 900);
+    view.setOutputs(makeOutputs(o));
+    view.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    QCOMPARE(view.gridColumns(), columns);
+    for (Role role : {Role::Teacher, Role::Baseline, Role::Student}) {
+        QCustomPlot* plot = view.plot(role);
+        plot->replot(QCustomPlot::rpImmediateRefresh);
+        QCOMPARE(view.showsPercentages(role), percent);
+        QCOMPARE(view.plotTitle(role).contains(QStringLiteral("% of row")), percent);
+        const kd::ConfusionMatrix m = view.matrix(role);
+        const double cell = double(plot->axisRect()->width()) / m.classes;
+        int shown = 0;
+        for (int i = 0; i < plot->itemCount(); ++i) {
+            auto* text = qobject_cast<QCPItemText*>(plot->item(i));
+            if (!text || !text->visible() || text->position->type() != QCPItemPosition::ptPlotCoords)
+                continue;
+            const int r = int(std::lround(text->position->value())),
+                      c = int(std::lround(text->position->key()));
+            const QString expected =
+                percent
+                    ? QString::number(std::lround(100.0 * double(m.count(r, c)) / double(m.classTotal(r))))
+                    : QLocale(QLocale::English, QLocale::UnitedStates).toString(qlonglong(m.count(r, c)));
+            QCOMPARE(text->text(), expected);
+            QVERIFY2(QFontMetrics(text->font()).horizontalAdvance(text->text()) <= cell,
+                     qPrintable(QStringLiteral("\"%1\" in a %2 px cell").arg(text->text()).arg(cell)));
+            QVERIFY(text->font().pixelSize() >= 7);
+            ++shown;
+        }
+        QVERIFY(shown >= 10); // at least the diagonal
+    }
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@
 #include "viewparts.h"
 
 #include <QFontMetrics>
+#include <QGridLayout>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
@@ -70,6 +71,7 @@ struct ConfusionView::Plot {
     QVector<QCPItemText*> texts; // row-major
     QCPColorGradient gradient;
     int classes = 0;
+    bool percent = false; // cells show the share of their row: the counts did not fit legibly
 };
 
 ConfusionView::ConfusionView(QWidget* parent)
@@ -116,9 +118,9 @@ ConfusionView::ConfusionView(QWidget* parent)
 
     // The three matrices.
     auto* plots = new QWidget(this);
-    auto* plotsLayout = new QHBoxLayout(plots);
-    plotsLayout->setContentsMargins(0, 0, 0, 0);
-    plotsLayout->setSpacing(4);
+    m_plotGrid = new QGridLayout(plots);
+    m_plotGrid->setContentsMargins(0, 0, 0, 0);
+    m_plotGrid->setSpacing(4);
     for (kd::Role role : kRoles) {
         auto p = std::make_unique<Plot>();
         p->role = role;
@@ -126,7 +128,8 @@ ConfusionView::ConfusionView(QWidget* parent)
         p->plot = new CallbackPlot(
             QStringLiteral("confusion-%1").arg(QString::fromLatin1(kd::roleName(role))), this);
         QCustomPlot* plot = p->plot;
-        plot->setMinimumSize(240, 240);
+        plot->setMinimumSize(160,
+                             240); // narrow enough that the view never outgrows its room (see reflowPlots)
         QFont titleFont = plot->font();
         titleFont.setPointSizeF(titleFont.pointSizeF() + 1);
         titleFont.setBold(true);
@@ -191,21 +194,41 @@ ConfusionView::ConfusionView(QWidget* parent)
             }
             return text;
         };
-        connect(plot, &QCustomPlot::afterLayout, this, [raw] {
+        connect(plot, &QCustomPlot::afterLayout, this, [this, raw] {
             if (raw->classes <= 0)
                 return;
             const QRect rect = raw->plot->axisRect()->rect();
             const double cellW = double(rect.width()) / raw->classes,
                          cellH = double(rect.height()) / raw->classes;
-            const int pixels = int(std::clamp(std::min(cellW / 2.4, cellH / 1.9), 7.0, 14.0));
+            // The largest font (up to 14 px) in which the widest number fits its cell; below 8 px the
+            // cells show the share of their row instead (at most "100"), which the subtitle says.
+            auto fitPixels = [&](bool percent) {
+                QFont probe = raw->plot->font();
+                probe.setPixelSize(20);
+                const QFontMetricsF fm(probe);
+                double widest = 1;
+                for (int k = 0; k < raw->texts.size(); ++k)
+                    widest = std::max(widest, fm.horizontalAdvance(cellText(*raw, k, percent)));
+                return std::min({14.0, cellH / 1.9, 20 * 0.88 * cellW / widest});
+            };
+            double pixels = fitPixels(false);
+            const bool percent = pixels < 8;
+            if (percent)
+                pixels = fitPixels(true);
+            if (percent != raw->percent) {
+                raw->percent = percent;
+                for (int k = 0; k < raw->texts.size(); ++k)
+                    raw->texts[k]->setText(cellText(*raw, k, percent));
+                updateSubtitle(*raw);
+            }
             QFont font = raw->plot->font();
-            font.setPixelSize(pixels);
+            font.setPixelSize(int(std::max(7.0, pixels)));
             for (QCPItemText* text : raw->texts)
                 text->setFont(font);
         });
-        plotsLayout->addWidget(plot, 1);
         m_plots[int(role)] = std::move(p);
     }
+    reflowPlots();
 
     // The per-class table.
     m_table->setColumnCount(3);
@@ -248,6 +271,10 @@ ConfusionView::~ConfusionView() = default;
 
 QCustomPlot* ConfusionView::plot(kd::Role role) const {
     return m_plots[int(role)]->plot;
+}
+
+bool ConfusionView::showsPercentages(kd::Role role) const {
+    return m_plots[int(role)]->percent;
 }
 
 QString ConfusionView::plotTitle(kd::Role role) const {
@@ -396,17 +423,13 @@ void ConfusionView::updateRole(kd::Role role) {
             p.map->data()->setCell(c, r, share);
             QCPItemText* text = p.texts[r * n + c];
             text->setVisible(count > 0);
-            text->setText(thousands(count));
+            text->setText(cellText(p, r * n + c, p.percent));
             const QColor cell = QColor::fromRgb(p.gradient.color(share, QCPRange(0, 1)));
             text->setColor(isDarkColor(cell) ? QColor(Qt::white) : kTextColor);
         }
     }
     p.title->setText(tr("%1: %2 right").arg(roleTitle(role), percentText(m.accuracy())));
-    QString subtitle = tr("%1 errors in %2 test images").arg(thousands(m.errors()), thousands(m.total()));
-    if (biased && std::abs(m_bias) >= 0.05)
-        subtitle =
-            tr("%1 errors, bias %2 on %3").arg(thousands(m.errors()), biasText(m_bias), className(m_omitted));
-    p.subtitle->setText(subtitle);
+    updateSubtitle(p);
     p.omitted->setVisible(omittedActive() && role != kd::Role::Teacher);
     if (omittedActive()) {
         p.omitted->topLeft->setCoords(-0.5, m_omitted - 0.5);
@@ -470,6 +493,56 @@ void ConfusionView::updateTable() {
     }
 }
 
+QString ConfusionView::cellText(const Plot& p, int cell, bool percent) const {
+    const kd::ConfusionMatrix& m = m_matrices[int(p.role)];
+    if (m.classes <= 0 || cell < 0 || cell >= m.classes * m.classes)
+        return {};
+    const int r = cell / m.classes, c = cell % m.classes;
+    if (!percent)
+        return thousands(m.count(r, c));
+    const std::int64_t rowTotal = m.classTotal(r);
+    return rowTotal > 0 ? QString::number(std::lround(100.0 * double(m.count(r, c)) / double(rowTotal)))
+                        : QString();
+}
+
+void ConfusionView::updateSubtitle(Plot& p) {
+    const kd::ConfusionMatrix& m = m_matrices[int(p.role)];
+    if (m.classes <= 0)
+        return;
+    const bool biased = p.role == kd::Role::Student && omittedActive() && std::abs(m_bias) >= 0.05;
+    QString subtitle;
+    if (biased)
+        subtitle =
+            (p.percent ? tr("%1 errors, bias %2 on %3 (cells: % of row)") : tr("%1 errors, bias %2 on %3"))
+                .arg(thousands(m.errors()), biasText(m_bias), className(m_omitted));
+    else if (p.percent) // QString::arg leaves a "%" not followed by a digit as it is
+        subtitle = tr("%1 errors in %2 (cells: % of row)").arg(thousands(m.errors()), thousands(m.total()));
+    else
+        subtitle = tr("%1 errors in %2 test images").arg(thousands(m.errors()), thousands(m.total()));
+    p.subtitle->setText(subtitle);
+}
+
+void ConfusionView::reflowPlots() {
+    // Side by side where each grid gets room for legible numbers (about 22 pixels a cell), else two and one,
+    // or one above the other: the view scrolls up and down rather than shrinking the grids to a blur.
+    constexpr int kLegibleWidth = 330;
+    // Before the first resize the view has Qt's default size, not its own: three a row, as it was built.
+    const int columns =
+        testAttribute(Qt::WA_Resized) || isVisible() ? std::clamp(width() / kLegibleWidth, 1, 3) : 3;
+    if (columns == m_columns && m_plotGrid->count() == 3)
+        return;
+    m_columns = columns;
+    for (auto& pp : m_plots)
+        m_plotGrid->removeWidget(pp->plot);
+    for (int i = 0; i < 3; ++i) {
+        m_plotGrid->addWidget(m_plots[i]->plot, i / columns, i % columns);
+        m_plotGrid->setColumnStretch(i, i < columns ? 1 : 0);
+        m_plotGrid->setRowStretch(i, i < (3 + columns - 1) / columns ? 1 : 0);
+        // Cells not much flatter than square: one a row is wide, so it gets more height (the view scrolls).
+        m_plots[i]->plot->setMinimumSize(160, columns == 1 ? 360 : columns == 2 ? 300 : 240);
+    }
+}
+
 void ConfusionView::updateTickRotation() {
     if (!usable())
         return;
@@ -492,6 +565,7 @@ void ConfusionView::updateTickRotation() {
 
 void ConfusionView::resizeEvent(QResizeEvent* event) {
     QWidget::resizeEvent(event);
+    reflowPlots();
     updateTickRotation();
 }
 

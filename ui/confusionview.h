@@ -15,6 +15,7 @@ class QCustomPlot;
 class QLabel;
 class QSlider;
 class QStackedWidget;
+class QGridLayout;
 class QTableWidget;
 
 namespace kdui {
@@ -50,6 +51,9 @@ public:
     QCustomPlot* plot(kd::Role role) const;
     QString plotTitle(kd::Role role) const;
     QWidget* biasRow() const { return m_biasRow; }
+    int gridColumns() const { return m_columns; }
+    // Whether the role's grid shows each cell's share of its row (the counts did not fit its cells).
+    bool showsPercentages(kd::Role role) const;
 
 Q_SIGNALS:
     void biasChanged(double bias);
@@ -67,6 +71,9 @@ private:
     void updateTable();
     void updateBiasRow();
     void updateTickRotation();
+    void reflowPlots();
+    QString cellText(const Plot& p, int cell, bool percent) const;
+    void updateSubtitle(Plot& p);
 
     std::shared_ptr<const kd::TestOutputs> m_outputs;
     int m_omitted = -1;
@@ -80,6 +87,8 @@ private:
     QLabel* m_biasValue;
     QLabel* m_biasEffect;
     QTableWidget* m_table;
+    QGridLayout* m_plotGrid = nullptr;
+    int m_columns = 0;                // grids side by side (1 to 3), from the view's width
     std::unique_ptr<Plot> m_plots[3]; // indexed by kd::Role
 };
 

@@ -194,15 +194,26 @@ double maxEpochsOf(const kd::RunRecord* run) {
     return epochs;
 }
 
+// The width of a legend laid out `perRow` entries a row (0: all in one), each column as wide as its widest
+// entry.
+int legendRowWidth(const QCPLegend* legend, int perRow) {
+    const int count = legend->itemCount();
+    const int perRowNow = perRow > 0 ? perRow : std::max(1, count);
+    QVector<int> columns(perRowNow, 0);
+    for (int i = 0; i < count; ++i)
+        if (legend->item(i))
+            columns[i % perRowNow] =
+                std::max(columns[i % perRowNow], legend->item(i)->minimumOuterSizeHint().width());
+    int width = 0;
+    for (int w : columns)
+        width += w + legend->columnSpacing();
+    return width;
+}
+
 // A legend of `perRow` entries a row (0: all in one) where that row fits in `room` pixels, else one entry per
 // row: a narrow plot (a third of a 1024x700 window, or 200%) cut its legend at both ends.
 void stackLegendWhenNarrow(QCPLegend* legend, int perRow, int room) {
-    const int items = perRow > 0 ? std::min(perRow, legend->itemCount()) : legend->itemCount();
-    int rowWidth = 0;
-    for (int i = 0; i < items; ++i)
-        if (legend->item(i))
-            rowWidth += legend->item(i)->minimumOuterSizeHint().width() + legend->columnSpacing();
-    const int wrap = room > 0 && rowWidth > room ? 1 : perRow;
+    const int wrap = room > 0 && legendRowWidth(legend, perRow) > room ? 1 : perRow;
     if (legend->wrap() != wrap) {
         legend->setWrap(wrap);
         legend->setFillOrder(QCPLegend::foColumnsFirst, /*rearrange=*/true);
@@ -720,7 +731,7 @@ void LossCurvePlot::rebuild() {
 
             QCPGraph* batch = addGraph();
             batch->setLayer(QStringLiteral("curves"));
-            batch->setPen(runPen(light, 1.2, i));
+            batch->setPen(runPen(light, 1.0, i)); // width 1: Qt strokes it with its fast thin-line path
             batch->setSelectable(QCP::stNone);
             batch->setName(d->label(i, roleLabel(role)));
             batch->setData(bx[r], by[r]);
@@ -938,6 +949,8 @@ QString LossCurvePlot::dataCsv() const {
 }
 
 void LossCurvePlot::rescaleAll() {
+    // Narrow (half an 800-pixel window, or 200%): one legend entry per row rather than rows cut at the left.
+    stackLegendWhenNarrow(legend, /*perRow=*/3, axisRect()->width() - 12);
     const double xMax = std::max(1.0, d->maxEpochs);
     xAxis->setRange(0, xMax * 1.02); // a little room so the last epoch's markers are not cut in half
 
@@ -948,10 +961,15 @@ void LossCurvePlot::rescaleAll() {
     const double skipEpochs = std::clamp(0.1 * xMax, 0.25, 0.5);
     double maxAll = 0, maxLate = 0;
     bool any = false, anyLate = false;
-    auto scan = [&](const QCPGraph* graph, bool perEpoch) {
+    // The first epoch's training mean averages that same steep start (at T = 20 the distilled student's is
+    // 14 against 2 to 3 after it): once a later epoch exists, it may leave through the top too.
+    auto scan = [&](const QCPGraph* graph, bool perEpoch, bool skipFirst = false) {
         if (!graph)
             return;
-        for (auto it = graph->data()->constBegin(); it != graph->data()->constEnd(); ++it) {
+        auto it = graph->data()->constBegin();
+        if (skipFirst && graph->dataCount() > 1)
+            ++it;
+        for (; it != graph->data()->constEnd(); ++it) {
             if (!std::isfinite(it->value))
                 continue;
             any = true;
@@ -965,13 +983,16 @@ void LossCurvePlot::rescaleAll() {
     for (const Impl::RunGraphs& rg : d->runs) {
         for (int r = 0; r < 3; ++r) {
             scan(rg.batch[r], false);
-            scan(rg.train[r], true);
+            scan(rg.train[r], true, /*skipFirst=*/true);
             scan(rg.test[r], true);
         }
         scan(rg.soft, false);
         scan(rg.hard, false);
     }
-    double top = anyLate ? maxLate * 1.05 : maxAll * 1.05;
+    // Not below a tenth of the highest point, though: QCustomPlot hands Qt whole lines, and Qt strokes a wide
+    // line's part beyond the plot before clipping it, so a curve reaching 1000x the axis made one repaint of
+    // this plot 30 ms instead of 1 ms (and the GUI stuttered during a run).
+    double top = anyLate ? std::max(maxLate, 0.1 * maxAll) * 1.05 : maxAll * 1.05;
     if (!(top > 1e-6))
         top = 1;
     // A strip at the top stays free for the legend (and marker labels), so it does not hide the latest
@@ -1190,6 +1211,9 @@ struct AccuracyBarChart::Impl {
     QCPTextElement* title = nullptr;
     QString fullTitle; // the title on one line; shown on two when the chart is too narrow for it
     QFont titleFont;   // its font where it fits
+    QString yLabel;    // the y axis label on one line; on two when the axis is too short for it
+    QString yStart;    // where the y axis starts ("65%"), empty at 0
+    std::array<QString, 3> legendNames; // "teacher (50.9k params)"; the bare role where that is too wide
     QSharedPointer<QCPAxisTickerText> ticker;
     QVector<QCPItemText*> labels;
 
@@ -1305,6 +1329,7 @@ AccuracyBarChart::AccuracyBarChart(QWidget* parent)
         bars->setSelectable(QCP::stNone);
         bars->addToLegend();
         d->bars[roleIndex(role)] = bars;
+        d->legendNames[roleIndex(role)] = roleLabel(role);
     }
     setRuns({});
 }
@@ -1371,6 +1396,7 @@ void AccuracyBarChart::rebuildBars() {
         QString name = roleLabel(role);
         if (paramsAgree && commonParams[r] > 0)
             name += QStringLiteral(" (%1 params)").arg(compactCount(commonParams[r])); // fits a narrow chart
+        d->legendNames[r] = name;
         d->bars[r]->setName(name);
     }
     legend->setMaximumSize(QWIDGETSIZE_MAX, QWIDGETSIZE_MAX);
@@ -1423,8 +1449,9 @@ void AccuracyBarChart::rebuildBars() {
     if (any)
         lower = std::max(0.0, std::floor((lowest - 0.03) * 20) / 20);
     yAxis->setRange(lower, 1.0);
-    yAxis->setLabel(lower > 0 ? tr("test accuracy (axis starts at %1%)").arg(lower * 100, 0, 'f', 0)
-                              : tr("test accuracy"));
+    d->yStart = lower > 0 ? QStringLiteral("%1%").arg(lower * 100, 0, 'f', 0) : QString();
+    d->yLabel = lower > 0 ? tr("test accuracy (axis starts at %1)").arg(d->yStart) : tr("test accuracy");
+    fitAxisLabel();
 
     // Value labels: above each bar, or inside its top when it reaches close to 100%.
     QFont labelFont = font();
@@ -1491,6 +1518,42 @@ QString AccuracyBarChart::dataCsv() const {
 void AccuracyBarChart::rescaleAll() {
     // Ranges are set in rebuildBars(): they depend on the bars only, which change through setRuns/updateRun.
     fitTitle(); // the width may have changed (a resize marks the plot dirty)
+    fitAxisLabel();
+}
+
+void AccuracyBarChart::fitAxisLabel() {
+    if (height() <= 0)
+        return;
+    updateLayout(); // the axis rect's height for this size, titles and legend included
+    const int room = axisRect()->height() - 8;
+    // Tick labels at least two text lines apart (at 200% in half a window, eight labels overlapped).
+    const int lineHeight = QFontMetrics(yAxis->tickLabelFont()).height();
+    const int ticks = std::clamp(room / (2 * std::max(1, lineHeight)), 2, 5);
+    if (yAxis->ticker()->tickCount() != ticks)
+        yAxis->ticker()->setTickCount(ticks);
+    // The rotated label runs along the axis: where the axis is shorter than it, the note about where the
+    // axis starts goes on a second line, then in short ("accuracy / from 65%"), instead of losing both
+    // ends of the label.
+    const QFontMetrics fm(yAxis->labelFont());
+    auto fits = [&](const QString& text) {
+        for (const QString& line : text.split(QLatin1Char('\n')))
+            if (fm.horizontalAdvance(line) > room)
+                return false;
+        return true;
+    };
+    QString label = d->yLabel;
+    if (!d->yStart.isEmpty()) {
+        const QStringList tries = {label, tr("test accuracy\n(axis starts at %1)").arg(d->yStart),
+                                   tr("accuracy\n(from %1)").arg(d->yStart)};
+        label = tries.back();
+        for (const QString& t : tries)
+            if (fits(t)) {
+                label = t;
+                break;
+            }
+    }
+    if (yAxis->label() != label)
+        yAxis->setLabel(label);
 }
 
 QString AccuracyBarChart::titleText() const {
@@ -1550,8 +1613,21 @@ void AccuracyBarChart::fitTitle() {
     }
     d->title->setFont(titleFont);
     d->title->setText(wrapped);
-    // The legend: one row where it fits, else one entry per row (it was cut off at both ends).
+    // The legend: one row where it fits; else one row of the bare names (the parameter counts are in the
+    // panel and the Efficiency tab), which leaves the bars their height at 200%; else one entry per row (it
+    // was cut off at both ends).
+    for (int r = 0; r < 3; ++r)
+        d->bars[r]->setName(d->legendNames[r]);
+    if (width() > 0 && legendRowWidth(legend, 0) > width() - 24) {
+        for (kd::Role role : kRoles)
+            d->bars[roleIndex(role)]->setName(roleLabel(role));
+        if (legendRowWidth(legend, 0) > width() - 24)
+            for (int r = 0; r < 3; ++r)
+                d->bars[r]->setName(d->legendNames[r]);
+    }
     stackLegendWhenNarrow(legend, /*perRow=*/0, width() - 24);
+    legend->setMaximumSize(QWIDGETSIZE_MAX, QWIDGETSIZE_MAX);
+    legend->setMaximumSize(legend->minimumOuterSizeHint());
 }
 
 } // namespace kdui

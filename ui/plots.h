@@ -166,8 +166,8 @@ public:
     void updateRun(const kd::RunRecord* run);                       // re-reads the run's latest accuracies
     double barValue(const kd::RunRecord* run, kd::Role role) const; // tests; -1 when no bar
     QString gapText(const kd::RunRecord* run) const;                // tests: the text shown for the run
-    QFont titleFont() const; // the font the title is drawn in now (smaller when narrow)
-    QString titleText() const;                                      // tests: as drawn, maybe on two lines
+    QFont titleFont() const;   // the font the title is drawn in now (smaller when narrow)
+    QString titleText() const; // tests: as drawn, maybe on two lines
     QString dataCsv() const override;
 
 protected:
@@ -175,6 +175,7 @@ protected:
 
 private:
     void rebuildBars();
+    void fitAxisLabel();
     void fitTitle();
     struct Impl;
     std::shared_ptr<Impl> d;
