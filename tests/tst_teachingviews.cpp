@@ -195,6 +195,7 @@ private Q_SLOTS:
 
     void placeholdersWithoutData();
     void stoppedRunWithoutStudent();
+    void narrowViewsReflowInsteadOfCutting();
     void render_data();
     void render();
     void snapshots();
@@ -1012,6 +1013,35 @@ void TestTeachingViews::stoppedRunWithoutStudent() {
     QVERIFY(!lens.grab().isNull());
     QVERIFY(!dark.grab().isNull());
     QVERIFY(!confusion.grab().isNull());
+}
+
+// In the 600 pixels a 1024x700 window leaves them, the lens puts its third chart under the first two and the
+// efficiency table breaks its column headers into lines (both were cut at the right edge).
+void TestTeachingViews::narrowViewsReflowInsteadOfCutting() {
+    const auto out = makeOutputs();
+    TemperatureLens lens;
+    lens.setOutputs(out);
+    showAt(lens, 1000, 700);
+    QCOMPARE(lens.chartColumns(), 3);
+    showAt(lens, 600, 700);
+    QCOMPARE(lens.chartColumns(), 2);
+    QVERIFY(lens.chart(LensChart::StudentAtT)->y() > lens.chart(LensChart::TeacherAtOne)->y());
+    QCOMPARE(lens.chart(LensChart::TeacherAtOne)->y(), lens.chart(LensChart::TeacherAtT)->y());
+    QVERIFY(lens.chart(LensChart::TeacherAtOne)->x() < lens.chart(LensChart::TeacherAtT)->x());
+    QVERIFY(lens.minimumSizeHint().width() <= 600);
+
+    kdui::EfficiencyView efficiency;
+    efficiency.setResult(makeResult());
+    showAt(efficiency, 1400, 700);
+    QTableWidget* table = efficiency.table();
+    QVERIFY(!table->horizontalHeaderItem(2)->text().contains(QLatin1Char('\n')));
+    showAt(efficiency, 480, 700);
+    QVERIFY(table->horizontalHeaderItem(2)->text().startsWith(QStringLiteral("Student\n")));
+    const QFontMetrics fm(table->horizontalHeader()->font());
+    for (int c = 0; c < 3; ++c)
+        for (const QString& line : table->horizontalHeaderItem(c)->text().split(QLatin1Char('\n')))
+            QVERIFY2(fm.horizontalAdvance(line) <= table->horizontalHeader()->sectionSize(c),
+                     qPrintable(line));
 }
 
 void TestTeachingViews::render_data() {

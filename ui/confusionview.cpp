@@ -532,12 +532,8 @@ void ConfusionView::reflowPlots() {
     if (columns == m_columns && m_plotGrid->count() == 3)
         return;
     m_columns = columns;
-    for (auto& pp : m_plots)
-        m_plotGrid->removeWidget(pp->plot);
+    flowIntoGrid(m_plotGrid, {m_plots[0]->plot, m_plots[1]->plot, m_plots[2]->plot}, columns);
     for (int i = 0; i < 3; ++i) {
-        m_plotGrid->addWidget(m_plots[i]->plot, i / columns, i % columns);
-        m_plotGrid->setColumnStretch(i, i < columns ? 1 : 0);
-        m_plotGrid->setRowStretch(i, i < (3 + columns - 1) / columns ? 1 : 0);
         // Cells not much flatter than square: one a row is wide, so it gets more height (the view scrolls).
         m_plots[i]->plot->setMinimumSize(160, columns == 1 ? 360 : columns == 2 ? 300 : 240);
     }

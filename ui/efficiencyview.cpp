@@ -6,6 +6,7 @@
 #include <QLocale>
 #include <QStackedWidget>
 #include <QTableWidget>
+#include <QTimer>
 #include <QVBoxLayout>
 
 #include <cmath>
@@ -101,7 +102,8 @@ EfficiencyView::EfficiencyView(QWidget* parent)
     m_table->setFont(big);
     m_table->horizontalHeader()->setFont(big);
     m_table->verticalHeader()->setFont(big);
-    m_table->setHorizontalHeaderLabels({tr("Teacher"), tr("Distilled student"), tr("Student vs teacher")});
+    setHeaders({tr("Teacher"), tr("Distilled student"), tr("Student vs teacher")});
+    connect(m_table->horizontalHeader(), &QHeaderView::sectionResized, this, [this] { fitHeaders(); });
     m_table->setVerticalHeaderLabels({tr("Parameters"), tr("Size (MB)"), tr("FLOPs per image"),
                                       tr("Latency (1 image)"), tr("Throughput (batch 256)"),
                                       tr("Test accuracy")});
@@ -122,7 +124,7 @@ EfficiencyView::EfficiencyView(QWidget* parent)
     m_table->setVerticalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
     m_table->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
     m_table->setSizeAdjustPolicy(QAbstractScrollArea::AdjustToContents);
-    m_table->setMinimumWidth(560);
+    m_table->setMinimumWidth(460);
     for (int r = 0; r < RowCount; ++r)
         for (int c = 0; c < ColumnCount; ++c) {
             auto* item = new QTableWidgetItem;
@@ -181,6 +183,45 @@ void EfficiencyView::clear() {
     m_stack->setCurrentWidget(m_placeholder);
 }
 
+void EfficiencyView::setHeaders(const QStringList& headers) {
+    m_headers = headers;
+    m_table->setHorizontalHeaderLabels(headers);
+    fitHeaders();
+}
+
+void EfficiencyView::resizeEvent(QResizeEvent* event) {
+    TeachingView::resizeEvent(event);
+    // The table's sections take their new widths once its layout has run: fit the headers after that.
+    QTimer::singleShot(0, this, [this] { fitHeaders(); });
+}
+
+void EfficiencyView::fitHeaders() {
+    // A narrow window (1024x700, or 200%): "Student vs teacher" on two lines rather than cut at both ends.
+    const QFontMetrics fm(m_table->horizontalHeader()->font());
+    for (int c = 0; c < m_headers.size() && c < m_table->columnCount(); ++c) {
+        // Not laid out yet (hidden): the sections have no width of their own; one line each.
+        const int room = m_table->isVisible() ? m_table->horizontalHeader()->sectionSize(c) - 12 : 0;
+        QStringList lines;
+        for (const QString& line : m_headers[c].split(QLatin1Char('\n'))) {
+            QString current;
+            for (const QString& word : line.split(QLatin1Char(' '))) {
+                const QString candidate = current.isEmpty() ? word : current + QLatin1Char(' ') + word;
+                if (!current.isEmpty() && room > 0 && fm.horizontalAdvance(candidate) > room) {
+                    lines << current;
+                    current = word;
+                } else {
+                    current = candidate;
+                }
+            }
+            lines << current;
+        }
+        const QString text = lines.join(QLatin1Char('\n'));
+        QTableWidgetItem* item = m_table->horizontalHeaderItem(c);
+        if (item && item->text() != text)
+            item->setText(text);
+    }
+}
+
 void EfficiencyView::setCell(int row, int column, const QString& text, const QString& toolTip) {
     QTableWidgetItem* item = m_table->item(row, column);
     item->setText(text);
@@ -200,8 +241,7 @@ void EfficiencyView::setResult(const kd::ExperimentResult& result) {
     auto header = [](const QString& name, const kd::ModelResult& m) {
         return m.spec.empty() ? name : name + QLatin1Char('\n') + QString::fromStdString(m.spec);
     };
-    m_table->setHorizontalHeaderLabels(
-        {header(tr("Teacher"), t), header(tr("Distilled student"), s), tr("Student vs teacher")});
+    setHeaders({header(tr("Teacher"), t), header(tr("Distilled student"), s), tr("Student vs teacher")});
 
     const kd::ModelResult* models[2] = {&t, &s};
     for (int c = 0; c < 2; ++c) {

@@ -38,12 +38,19 @@ public:
     static QString latencyText(double ms);
     static QString throughputText(double imagesPerSecond);
 
+protected:
+    void resizeEvent(QResizeEvent* event) override;
+
 private:
     void setCell(int row, int column, const QString& text, const QString& toolTip = QString());
     static QString defaultExplanation();
     static QString defaultPlaceholder();
 
+    void setHeaders(const QStringList& headers);
+    void fitHeaders(); // each column's header in as many lines as its width needs
+
     bool m_hasResult = false;
+    QStringList m_headers; // the column headers with only their own line breaks
     QTableWidget* m_table;
     QLabel* m_summary;
 };

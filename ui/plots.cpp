@@ -451,6 +451,20 @@ void PlotBase::rescaleAll() {
     rescaleAxes();
 }
 
+void PlotBase::setFittedAxisLabel(QCPAxis* axis, const QString& full) {
+    QString label = full;
+    const int paren = full.indexOf(QLatin1String(" ("));
+    if (paren > 0 && height() > 0 && axis->axisRect()) {
+        updateLayout(); // the axis's length at this size
+        const int length =
+            axis->orientation() == Qt::Vertical ? axis->axisRect()->height() : axis->axisRect()->width();
+        if (QFontMetrics(axis->labelFont()).horizontalAdvance(full) + 8 > length)
+            label[paren] = QLatin1Char('\n');
+    }
+    if (axis->label() != label)
+        axis->setLabel(label);
+}
+
 void PlotBase::resizeEvent(QResizeEvent* event) {
     QCustomPlot::resizeEvent(event);
     markDirty(); // the room kept for the legend and the marker labels depend on the size

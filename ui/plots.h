@@ -72,6 +72,9 @@ Q_SIGNALS:
 protected:
     // Sets the axis ranges (and anything else derived from all the data) before a throttled replot or an
     // export. Cheap enough to run 30 times a second; add* functions only append data and call markDirty().
+    // Sets `full` as the axis's label, its " (...)" part on a second line where the axis (laid out at the
+    // plot's current size) is shorter than the label: a small window or 200% cut both ends of it.
+    void setFittedAxisLabel(QCPAxis* axis, const QString& full);
     virtual void rescaleAll();
     void resizeEvent(QResizeEvent* event) override;
     // File name (without suffix) the context menu proposes, e.g. "loss-curves".

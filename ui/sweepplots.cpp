@@ -145,6 +145,7 @@ struct SweepHeatmap::Impl {
     QCPTextElement* title = nullptr;
     QCPColorMap* map = nullptr;
     QCPColorScale* scale = nullptr;
+    QString scaleLabel; // the colour scale's label on one line (two where the scale is short)
     QSharedPointer<QCPAxisTickerText> xTicker, yTicker;
     QVector<QCPItemText*> texts;  // index t * alphas + a
     QVector<QCPItemRect*> frames; // white borders between the cells
@@ -179,7 +180,7 @@ SweepHeatmap::SweepHeatmap(QWidget* parent)
     xAxis->setTicker(d->xTicker);
     yAxis->setTicker(d->yTicker);
     xAxis->setLabel(tr("temperature T"));
-    yAxis->setLabel(tr("alpha (weight of the soft targets)"));
+    setFittedAxisLabel(yAxis, tr("alpha (weight of the soft targets)"));
     // Unfinished cells: light grey hatching, unlike any colour of either gradient (the gap's white included).
     axisRect()->setBackground(QBrush(QColor(205, 205, 205), Qt::BDiagPattern));
 
@@ -290,7 +291,7 @@ void SweepHeatmap::setGrid(const SweepGrid& grid, SweepMeasure measure) {
     }
     const bool accuracy = measure == SweepMeasure::Accuracy;
     d->map->setGradient(accuracy ? accuracyGradient() : gapGradient());
-    d->scale->axis()->setLabel(accuracy ? tr("mean test accuracy") : tr("mean gap recovered"));
+    d->scaleLabel = accuracy ? tr("mean test accuracy") : tr("mean gap recovered");
     const QString student = grid.student.isEmpty() ? QString() : grid.student + QStringLiteral(" \u00b7 ");
     d->title->setText(accuracy ? student + tr("distilled student's test accuracy")
                                : student + tr("gap recovered by distillation"));
@@ -335,9 +336,10 @@ void SweepHeatmap::setGrid(const SweepGrid& grid, SweepMeasure measure) {
     }
     if (accuracy && baselines > 0) {
         d->map->setGradient(gapGradient()); // orange below the baseline, white at it, blue above
-        d->scale->axis()->setLabel(tr("mean test accuracy (white: the baseline's %1%)")
-                                       .arg(baselineSum / baselines * 100, 0, 'f', 1));
+        d->scaleLabel = tr("mean test accuracy (white: the baseline's %1%)")
+                            .arg(baselineSum / baselines * 100, 0, 'f', 1);
     }
+    setFittedAxisLabel(d->scale->axis(), d->scaleLabel);
     d->map->setDataRange(range);
 
     QCPColorGradient gradient = d->map->gradient();
@@ -418,8 +420,11 @@ void SweepHeatmap::updateFonts() {
 }
 
 void SweepHeatmap::rescaleAll() {
-    // Fixed ranges (set with the grid); only the fonts follow the cell size.
+    // Fixed ranges (set with the grid); only the fonts and the axis labels follow the size.
     updateFonts();
+    setFittedAxisLabel(yAxis, tr("alpha (weight of the soft targets)"));
+    if (!d->scaleLabel.isEmpty())
+        setFittedAxisLabel(d->scale->axis(), d->scaleLabel);
 }
 
 QString SweepHeatmap::dataCsv() const {

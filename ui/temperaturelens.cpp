@@ -6,6 +6,7 @@
 #include <QAbstractListModel>
 #include <QDoubleSpinBox>
 #include <QFontMetrics>
+#include <QGridLayout>
 #include <QHBoxLayout>
 #include <QIcon>
 #include <QImage>
@@ -255,15 +256,15 @@ TemperatureLens::TemperatureLens(QWidget* parent)
     } specs[] = {{LensChart::TeacherAtOne, kd::Role::Teacher, true, "teacher-at-t1"},
                  {LensChart::TeacherAtT, kd::Role::Teacher, false, "teacher-at-t"},
                  {LensChart::StudentAtT, kd::Role::Student, false, "student-at-t"}};
-    auto* chartRow = new QHBoxLayout;
-    chartRow->setSpacing(6);
+    m_chartGrid = new QGridLayout;
+    m_chartGrid->setSpacing(6);
     for (const auto& spec : specs) {
         auto c = std::make_unique<Chart>();
         c->role = spec.role;
         c->atOne = spec.atOne;
         c->plot = new LensPlot(QString::fromLatin1(spec.exportName), this);
         QCustomPlot* plot = c->plot;
-        plot->setMinimumSize(220, 220);
+        plot->setMinimumSize(180, 220); // three a row in 600 pixels; fewer a row where narrower (resizeEvent)
         QFont titleFont = plot->font();
         titleFont.setPointSizeF(titleFont.pointSizeF() + 1);
         titleFont.setBold(true);
@@ -342,7 +343,7 @@ TemperatureLens::TemperatureLens(QWidget* parent)
                     QStringLiteral("\"%1\",%2\n").arg(className(int(k)), QString::number(raw->p[k], 'g', 10));
             return text;
         };
-        chartRow->addWidget(plot, 1);
+        m_chartGrid->addWidget(plot, 0, m_chartGrid->count());
         m_charts[int(spec.which)] = std::move(c);
     }
 
@@ -362,14 +363,14 @@ TemperatureLens::TemperatureLens(QWidget* parent)
     auto* info = new QVBoxLayout;
     info->setSpacing(8);
     info->addWidget(m_prediction);
-    auto* nav = new QHBoxLayout;
-    nav->addWidget(m_prev);
-    nav->addWidget(m_next);
-    nav->addWidget(m_mistake);
-    nav->addSpacing(8);
-    nav->addWidget(m_indexLabel);
-    nav->addStretch(1);
-    info->addLayout(nav);
+    m_nav = new QGridLayout;
+    m_nav->addWidget(m_prev, 0, 0);
+    m_nav->addWidget(m_next, 0, 1);
+    m_nav->addWidget(m_mistake, 0, 2);
+    m_nav->addWidget(m_indexLabel, 0, 3);
+    m_nav->setColumnStretch(4, 1);
+    m_nav->setHorizontalSpacing(6);
+    info->addLayout(m_nav);
     auto* tRow = new QHBoxLayout;
     auto* tLabel = new QLabel(tr("Temperature T"), this);
     tLabel->setToolTip(tTip);
@@ -384,7 +385,7 @@ TemperatureLens::TemperatureLens(QWidget* parent)
     info->addStretch(1);
     band->addLayout(info, 1);
     contentLayout->addLayout(band);
-    contentLayout->addLayout(chartRow, 1);
+    contentLayout->addLayout(m_chartGrid, 1);
 
     setContent(content);
 
@@ -532,6 +533,25 @@ void TemperatureLens::resizeEvent(QResizeEvent* event) {
         m_image->setFixedSize(side + 8, side + 8);
         if (hasData())
             updateImage();
+    }
+    // Narrow (1024x700, or 200%): "image 3 of 1,000" goes under the buttons rather than widening the view.
+    const bool indexBelow = width() < 700;
+    if (indexBelow != (m_nav->indexOf(m_indexLabel) >= 0 && m_nav->itemAtPosition(1, 0) != nullptr)) {
+        m_nav->removeWidget(m_indexLabel);
+        if (indexBelow)
+            m_nav->addWidget(m_indexLabel, 1, 0, 1, 4);
+        else
+            m_nav->addWidget(m_indexLabel, 0, 3);
+    }
+    // The teacher at T = 1 and at T side by side first; the distilled student below them where the view is
+    // too narrow for three legible charts (the class names along their axes need about 250 pixels each).
+    const int columns = std::clamp(width() / 250, 1, 3);
+    if (columns != m_chartColumns) {
+        m_chartColumns = columns;
+        flowIntoGrid(
+            m_chartGrid,
+            {chart(LensChart::TeacherAtOne), chart(LensChart::TeacherAtT), chart(LensChart::StudentAtT)},
+            columns);
     }
     updateTickRotation();
 }

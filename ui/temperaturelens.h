@@ -14,6 +14,7 @@
 class QAbstractItemModel;
 class QCustomPlot;
 class QDoubleSpinBox;
+class QGridLayout;
 class QLabel;
 class QListView;
 class QPushButton;
@@ -68,6 +69,10 @@ Q_SIGNALS:
 protected:
     void resizeEvent(QResizeEvent* event) override;
 
+public:
+    int chartColumns() const { return m_chartColumns; }
+
+protected:
 private:
     struct Chart;
     class ThumbnailModel;
@@ -85,7 +90,11 @@ private:
     double m_temperature = 4.0;
     int m_index = 0;
     bool m_syncing = false;
-    int m_imageSide = 196; // the enlarged image's longer side in pixels (7x for 28x28; 5x in a short window)
+    QGridLayout* m_chartGrid = nullptr;
+    QGridLayout* m_nav =
+        nullptr;            // Previous, Next, Show a mistake, and "image 3 of 1,000" (below when narrow)
+    int m_chartColumns = 3; // charts side by side (1 to 3), from the view's width
+    int m_imageSide = 196;  // the enlarged image's longer side in pixels (7x for 28x28; 5x in a short window)
 
     ThumbnailModel* m_model;
     QListView* m_strip;

@@ -1,6 +1,8 @@
 #include "viewparts.h"
 
 #include <QCoreApplication>
+
+#include <algorithm>
 #include <QVBoxLayout>
 
 namespace kdui {
@@ -34,6 +36,18 @@ void TeachingView::setContent(QWidget* content) {
     auto* root = new QVBoxLayout(this);
     root->addWidget(m_explanation);
     root->addWidget(m_stack, 1);
+}
+
+void flowIntoGrid(QGridLayout* grid, const QVector<QWidget*>& widgets, int columns) {
+    columns = std::max(1, columns);
+    const int n = int(widgets.size());
+    for (QWidget* w : widgets)
+        grid->removeWidget(w);
+    for (int i = 0; i < n; ++i) {
+        grid->addWidget(widgets[i], i / columns, i % columns);
+        grid->setColumnStretch(i, i < columns ? 1 : 0);
+        grid->setRowStretch(i, i < (n + columns - 1) / columns ? 1 : 0);
+    }
 }
 
 bool isDarkColor(const QColor& c) {

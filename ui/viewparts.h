@@ -7,6 +7,7 @@
 #include "kdcore/analysis.h"
 
 #include <QColor>
+#include <QGridLayout>
 #include <QLabel>
 #include <QStackedWidget>
 #include <QString>
@@ -46,6 +47,11 @@ QString className(const kd::TestOutputs* outputs, int c);
 
 // Dark enough for white text (perceived luminance).
 bool isDarkColor(const QColor& color);
+
+// Lays `widgets` out `columns` a row (1 or more) in `grid`, in reading order; unused columns get no stretch.
+// Teaching views call it from resizeEvent: a grid of plots goes three, two or one a row as the width allows,
+// and the view scrolls up and down instead of sideways (or instead of shrinking the plots to a blur).
+void flowIntoGrid(QGridLayout* grid, const QVector<QWidget*>& widgets, int columns);
 
 // A PlotBase whose owner lays out the data itself (no rescale on replot) and supplies the CSV.
 class CallbackPlot : public PlotBase {
