@@ -735,8 +735,9 @@ int runCommand(int argc, char** argv) {
                 kd::exportCheckpoint(config.out + "/student.pt", format,
                                      config.out + "/export/student" + kd::exportFormatExtension(format)));
     }
-    std::printf("results in %s/ (device %s, %d thread(s), linear layers on %s, %.1f s)\n", config.out.c_str(),
-                result.device.c_str(), result.threads, kd::linearBackendName(), result.totalSeconds);
+    std::printf("results in %s/ (device %s, %d thread(s), linear layers on %s, convolutions on %s, %.1f s)\n",
+                config.out.c_str(), result.device.c_str(), result.threads, kd::linearBackendName(),
+                kd::convBackendName(), result.totalSeconds);
     if (result.stopped && ::access((config.out + "/config.json").c_str(), F_OK) == 0)
         std::printf("to continue from the last finished epoch: kdlab-cli run --resume %s\n",
                     config.out.c_str());

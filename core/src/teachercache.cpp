@@ -50,7 +50,8 @@ std::string teacherCacheKey(const ExperimentConfig& c, const std::string& dataFi
         {"shift_pixels", augment == "none" ? 0 : c.shiftPixels},
         {"device", device},
         {"threads", threads},
-        {"linear_backend", linearBackendName()}};
+        {"linear_backend", linearBackendName()},
+        {"conv_backend", convBackendName()}};
     return "kdlab teacher cache 1\n" + key.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 

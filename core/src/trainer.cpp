@@ -1,4 +1,5 @@
 #include "checkpointio.h"
+#include "fastconv.h"
 #include "fastlinear.h"
 #include "losstensors.h"
 #include "models.h"
@@ -244,6 +245,10 @@ std::string fingerprint(const Dataset& ds) {
 
 const char* linearBackendName() {
     return fastLinearUsesOneDnn() ? "oneDNN sgemm" : "LibTorch BLAS";
+}
+
+const char* convBackendName() {
+    return fastConvUsesOneDnn() ? "oneDNN" : "LibTorch";
 }
 
 std::string resolveDevice(const std::string& requested) {

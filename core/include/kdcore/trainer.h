@@ -239,6 +239,11 @@ std::string defaultTeacherCacheDir();
 // What runs the linear layers' matrix products on the CPU: "oneDNN sgemm" or "LibTorch BLAS".
 const char* linearBackendName();
 
+// What runs the convolutions on the CPU: "oneDNN" (kdlab's layer) or "LibTorch" (KDLAB_CONV=torch, or no
+// libdnnl-dev at build time). Part of the teacher cache's key: the two agree to float tolerance, not bit for
+// bit.
+const char* convBackendName();
+
 // Resolves "auto" | "cpu" | "cuda" to the device that will be used; throws for cuda without CUDA.
 std::string resolveDevice(const std::string& requested);
 
