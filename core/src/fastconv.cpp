@@ -1,11 +1,7 @@
 #include "fastconv.h"
-
-#include <cstdlib>
-#include <string>
+#include "onednn.h"
 
 #ifdef KDLAB_HAVE_DNNL
-#include <oneapi/dnnl/dnnl.hpp>
-
 #include <map>
 #include <memory>
 #include <mutex>
@@ -17,13 +13,11 @@ namespace {
 
 #ifdef KDLAB_HAVE_DNNL
 using dnnl::memory;
+using onednn::bytesFor;
+using onednn::cpuEngine;
+using onednn::over;
 using Tag = memory::format_tag;
 constexpr auto kF32 = memory::data_type::f32;
-
-dnnl::engine& cpuEngine() {
-    static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
-    return engine;
-}
 
 struct ConvShape {
     std::int64_t n, ic, oc, h, w, kh, kw, pad;
@@ -104,17 +98,6 @@ const ConvPrimitives& primitivesFor(const ConvShape& shape) {
     if (!slot)
         slot = buildPrimitives(shape);
     return *slot;
-}
-
-// A oneDNN memory over a tensor's data (the tensor must outlive its use).
-memory over(const memory::desc& desc, const torch::Tensor& t) {
-    return memory(desc, cpuEngine(), t.data_ptr());
-}
-
-// Bytes for a memory descriptor, as a tensor (freed with it); holds a scratchpad or reordered weights.
-torch::Tensor bytesFor(const memory::desc& desc) {
-    return torch::empty({std::max<std::int64_t>(1, std::int64_t(desc.get_size()))},
-                        torch::TensorOptions().dtype(torch::kUInt8));
 }
 
 // The weights in the layout a primitive wants: the tensor's own memory, or a reordered copy in `keep`.
@@ -233,15 +216,7 @@ bool oneDnnCanRun(const torch::Tensor& x, const torch::Tensor& weight, const tor
 } // namespace
 
 bool fastConvUsesOneDnn() {
-#ifdef KDLAB_HAVE_DNNL
-    // KDLAB_CONV=torch: LibTorch's own convolution, for the bench's side-by-side figures and for reproducing
-    // figures measured before this layer. Read on every call (nanoseconds against a convolution's
-    // milliseconds), so that the bench can switch within a process.
-    const char* choice = std::getenv("KDLAB_CONV");
-    return !(choice && std::string(choice) == "torch");
-#else
-    return false;
-#endif
+    return oneDnnLayersEnabled();
 }
 
 torch::Tensor fastConv2d(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,

@@ -23,7 +23,7 @@ TORCH_MODULE(FastConv2d);
 torch::Tensor fastConv2d(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
                          std::int64_t padding);
 
-// True when fastConv2d() uses oneDNN: in this build, unless the environment says KDLAB_CONV=torch.
+// True when fastConv2d() (and FastMaxPool2d) use oneDNN: in this build, unless KDLAB_CONV=torch (onednn.h).
 bool fastConvUsesOneDnn();
 
 } // namespace kd

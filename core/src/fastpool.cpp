@@ -1,11 +1,7 @@
 #include "fastpool.h"
-
-#include <cstdlib>
-#include <string>
+#include "onednn.h"
 
 #ifdef KDLAB_HAVE_DNNL
-#include <oneapi/dnnl/dnnl.hpp>
-
 #include <map>
 #include <memory>
 #include <mutex>
@@ -17,13 +13,11 @@ namespace {
 
 #ifdef KDLAB_HAVE_DNNL
 using dnnl::memory;
+using onednn::bytesFor;
+using onednn::cpuEngine;
+using onednn::over;
 using Tag = memory::format_tag;
 constexpr auto kF32 = memory::data_type::f32;
-
-dnnl::engine& cpuEngine() {
-    static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
-    return engine;
-}
 
 struct PoolShape {
     std::int64_t n, c, h, w, kh, kw, sh, sw;
@@ -76,15 +70,6 @@ const PoolPrimitives& primitivesFor(const PoolShape& shape) {
     if (!slot)
         slot = buildPrimitives(shape);
     return *slot;
-}
-
-memory over(const memory::desc& desc, const torch::Tensor& t) {
-    return memory(desc, cpuEngine(), t.data_ptr());
-}
-
-torch::Tensor bytesFor(const memory::desc& desc) {
-    return torch::empty({std::max<std::int64_t>(1, std::int64_t(desc.get_size()))},
-                        torch::TensorOptions().dtype(torch::kUInt8));
 }
 
 // Runs the forward pass; with `workspace`, the training kind, which records each window's winner there.
@@ -153,19 +138,10 @@ struct OneDnnMaxPool : torch::autograd::Function<OneDnnMaxPool> {
 
 } // namespace
 
-bool fastPoolUsesOneDnn() {
-#ifdef KDLAB_HAVE_DNNL
-    const char* choice = std::getenv("KDLAB_CONV");
-    return !(choice && std::string(choice) == "torch");
-#else
-    return false;
-#endif
-}
-
 torch::Tensor FastMaxPool2dImpl::forward(const torch::Tensor& input) {
 #ifdef KDLAB_HAVE_DNNL
     const auto& o = options;
-    const bool plain = fastPoolUsesOneDnn() && o.padding()->at(0) == 0 && o.padding()->at(1) == 0 &&
+    const bool plain = oneDnnLayersEnabled() && o.padding()->at(0) == 0 && o.padding()->at(1) == 0 &&
                        o.dilation()->at(0) == 1 && o.dilation()->at(1) == 1 && !o.ceil_mode() &&
                        input.dim() == 4 && input.numel() > 0 && input.device().is_cpu() &&
                        input.scalar_type() == torch::kFloat32 && input.size(2) >= o.kernel_size()->at(0) &&

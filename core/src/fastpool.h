@@ -16,7 +16,4 @@ public:
 };
 TORCH_MODULE(FastMaxPool2d);
 
-// True when FastMaxPool2d uses oneDNN: in this build, unless the environment says KDLAB_CONV=torch.
-bool fastPoolUsesOneDnn();
-
 } // namespace kd
