@@ -3,6 +3,7 @@
 #include "kdcore/error.h"
 #include "kdcore/export.h"
 #include "kdcore/modelspec.h"
+#include "kdcore/openmp.h"
 #include "kdcore/predict.h"
 #include "kdcore/report.h"
 #include "kdcore/stats.h"
@@ -748,6 +749,8 @@ int runCommand(int argc, char** argv) {
 
 int main(int argc, char** argv) {
     const std::string command = argc > 1 ? argv[1] : "";
+    if (command == "run" || command == "sweep")
+        kd::chooseOpenMpWaitPolicy(argv); // may re-execute this program with OMP_WAIT_POLICY=PASSIVE
     // Over a file-size limit (ulimit -f), a write then fails with EFBIG and gets a clear error, as a full
     // disk does, instead of the default SIGXFSZ killing the process mid-file.
     std::signal(SIGXFSZ, SIG_IGN);
