@@ -201,21 +201,7 @@ void EfficiencyView::fitHeaders() {
     for (int c = 0; c < m_headers.size() && c < m_table->columnCount(); ++c) {
         // Not laid out yet (hidden): the sections have no width of their own; one line each.
         const int room = m_table->isVisible() ? m_table->horizontalHeader()->sectionSize(c) - 12 : 0;
-        QStringList lines;
-        for (const QString& line : m_headers[c].split(QLatin1Char('\n'))) {
-            QString current;
-            for (const QString& word : line.split(QLatin1Char(' '))) {
-                const QString candidate = current.isEmpty() ? word : current + QLatin1Char(' ') + word;
-                if (!current.isEmpty() && room > 0 && fm.horizontalAdvance(candidate) > room) {
-                    lines << current;
-                    current = word;
-                } else {
-                    current = candidate;
-                }
-            }
-            lines << current;
-        }
-        const QString text = lines.join(QLatin1Char('\n'));
+        const QString text = wrapWords(m_headers[c], fm, room);
         QTableWidgetItem* item = m_table->horizontalHeaderItem(c);
         if (item && item->text() != text)
             item->setText(text);

@@ -1607,24 +1607,8 @@ void AccuracyBarChart::fitTitle() {
     // Still too wide at the smallest font (a 1024x700 window gives the chart a third of its width): more
     // lines, broken between words, rather than a verdict cut at both ends.
     QString wrapped = text;
-    if (width() > 0 && !fitsIn(titleFont)) {
-        const QFontMetrics fm(titleFont);
-        QStringList lines;
-        for (const QString& line : text.split(QLatin1Char('\n'))) {
-            QString current;
-            for (const QString& word : line.split(QLatin1Char(' '))) {
-                const QString candidate = current.isEmpty() ? word : current + QLatin1Char(' ') + word;
-                if (!current.isEmpty() && fm.horizontalAdvance(candidate) + 24 > width()) {
-                    lines << current;
-                    current = word;
-                } else {
-                    current = candidate;
-                }
-            }
-            lines << current;
-        }
-        wrapped = lines.join(QLatin1Char('\n'));
-    }
+    if (width() > 0 && !fitsIn(titleFont))
+        wrapped = wrapWords(text, QFontMetrics(titleFont), width() - 24);
     d->title->setFont(titleFont);
     d->title->setText(wrapped);
     // The legend: one row where it fits; else one row of the bare names (the parameter counts are in the
@@ -1642,6 +1626,26 @@ void AccuracyBarChart::fitTitle() {
     stackLegendWhenNarrow(legend, /*perRow=*/0, width() - 24);
     legend->setMaximumSize(QWIDGETSIZE_MAX, QWIDGETSIZE_MAX);
     legend->setMaximumSize(legend->minimumOuterSizeHint());
+}
+
+QString wrapWords(const QString& text, const QFontMetrics& metrics, int room) {
+    if (room <= 0)
+        return text;
+    QStringList lines;
+    for (const QString& line : text.split(QLatin1Char('\n'))) {
+        QString current;
+        for (const QString& word : line.split(QLatin1Char(' '))) {
+            const QString candidate = current.isEmpty() ? word : current + QLatin1Char(' ') + word;
+            if (!current.isEmpty() && metrics.horizontalAdvance(candidate) > room) {
+                lines << current;
+                current = word;
+            } else {
+                current = candidate;
+            }
+        }
+        lines << current;
+    }
+    return lines.join(QLatin1Char('\n'));
 }
 
 } // namespace kdui

@@ -19,6 +19,9 @@ namespace kdui {
 // The house style of an axis: grey pens, light grid without sub-grid or zero line, `labelFont` for its label.
 void styleAxis(QCPAxis* axis, const QFont& labelFont);
 
+// `text` with its lines broken between words where wider than `room` pixels in `metrics` (room <= 0: as is).
+QString wrapWords(const QString& text, const QFontMetrics& metrics, int room);
+
 // Axis tick labels as percent of values on a 0..1 scale, with as many decimals as the tick step needs (80%,
 // 82.5%, never a rounded "83%").
 class PercentTicker : public QCPAxisTicker {

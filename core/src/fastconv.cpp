@@ -2,9 +2,6 @@
 #include "onednn.h"
 
 #ifdef KDLAB_HAVE_DNNL
-#include <map>
-#include <memory>
-#include <mutex>
 #include <tuple>
 #endif
 
@@ -91,13 +88,7 @@ std::unique_ptr<ConvPrimitives> buildPrimitives(const ConvShape& s) {
 }
 
 const ConvPrimitives& primitivesFor(const ConvShape& shape) {
-    static std::mutex mutex;
-    static std::map<ConvShape, std::unique_ptr<ConvPrimitives>> cache;
-    std::lock_guard<std::mutex> lock(mutex);
-    std::unique_ptr<ConvPrimitives>& slot = cache[shape];
-    if (!slot)
-        slot = buildPrimitives(shape);
-    return *slot;
+    return onednn::primitivesFor<ConvPrimitives>(shape, buildPrimitives);
 }
 
 // The weights in the layout a primitive wants: the tensor's own memory, or a reordered copy in `keep`.

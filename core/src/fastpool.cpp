@@ -2,9 +2,6 @@
 #include "onednn.h"
 
 #ifdef KDLAB_HAVE_DNNL
-#include <map>
-#include <memory>
-#include <mutex>
 #include <tuple>
 #endif
 
@@ -63,13 +60,7 @@ std::unique_ptr<PoolPrimitives> buildPrimitives(const PoolShape& s) {
 }
 
 const PoolPrimitives& primitivesFor(const PoolShape& shape) {
-    static std::mutex mutex;
-    static std::map<PoolShape, std::unique_ptr<PoolPrimitives>> cache;
-    std::lock_guard<std::mutex> lock(mutex);
-    std::unique_ptr<PoolPrimitives>& slot = cache[shape];
-    if (!slot)
-        slot = buildPrimitives(shape);
-    return *slot;
+    return onednn::primitivesFor<PoolPrimitives>(shape, buildPrimitives);
 }
 
 // Runs the forward pass; with `workspace`, the training kind, which records each window's winner there.

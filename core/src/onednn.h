@@ -4,6 +4,10 @@
 
 #ifdef KDLAB_HAVE_DNNL
 #include <oneapi/dnnl/dnnl.hpp>
+
+#include <map>
+#include <memory>
+#include <mutex>
 #endif
 
 namespace kd {
@@ -24,6 +28,19 @@ dnnl::memory over(const dnnl::memory::desc& desc, const torch::Tensor& t);
 
 // Bytes for a memory descriptor, as a tensor (freed with it): a scratchpad, a workspace, reordered weights.
 torch::Tensor bytesFor(const dnnl::memory::desc& desc);
+
+// The primitives for one shape, built by `build(shape)` on first use and kept for the process (building
+// JIT-compiles their kernels: milliseconds). Thread-safe; one cache per (Shape, Primitives) pair.
+template <class Primitives, class Shape, class Build>
+const Primitives& primitivesFor(const Shape& shape, Build build) {
+    static std::mutex mutex;
+    static std::map<Shape, std::unique_ptr<Primitives>> cache;
+    std::lock_guard<std::mutex> lock(mutex);
+    std::unique_ptr<Primitives>& slot = cache[shape];
+    if (!slot)
+        slot = build(shape);
+    return *slot;
+}
 
 } // namespace onednn
 #endif
